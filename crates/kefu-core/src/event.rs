@@ -1,0 +1,120 @@
+//! The event-log record: one structured fact about an interaction, an agent or a queue.
+//! Reports, the wallboard and the CTI stream are derived from these and nothing else.
+
+use crate::ids::{CustomerId, EventId, InteractionId, QueueId, UserId};
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+macro_rules! event_kinds {
+    ($($(#[$doc:meta])* $variant:ident => $name:literal,)*) => {
+        /// What happened. The dotted name (`agent.logged_in`) is what the log stores.
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[non_exhaustive]
+        pub enum EventKind {
+            $($(#[$doc])* #[serde(rename = $name)] $variant,)*
+        }
+
+        impl EventKind {
+            /// Every kind, in declaration order.
+            pub const ALL: &'static [EventKind] = &[$(EventKind::$variant,)*];
+
+            /// The stable dotted name stored in the log and used in queries.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(EventKind::$variant => $name,)*
+                }
+            }
+        }
+    };
+}
+
+event_kinds! {
+    /// An agent signed in to kefu (start of their logged-in time).
+    AgentLoggedIn => "agent.logged_in",
+    /// An agent signed out, or their session was ended (end of logged-in time).
+    AgentLoggedOut => "agent.logged_out",
+}
+
+impl fmt::Display for EventKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An event kind name that kefu does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown event kind `{0}`")]
+pub struct UnknownEventKind(pub String);
+
+impl FromStr for EventKind {
+    type Err = UnknownEventKind;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        EventKind::ALL
+            .iter()
+            .copied()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| UnknownEventKind(s.chars().take(64).collect()))
+    }
+}
+
+/// One record of the append-only event log.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Unique, application-generated, ordered by creation.
+    pub id: EventId,
+    /// When it happened.
+    pub at: Timestamp,
+    /// What happened.
+    pub kind: EventKind,
+    /// The call, chat or email it belongs to, if any.
+    pub interaction: Option<InteractionId>,
+    /// The agent involved, if any.
+    pub agent: Option<UserId>,
+    /// The queue involved, if any.
+    pub queue: Option<QueueId>,
+    /// The customer involved, if any.
+    pub customer: Option<CustomerId>,
+    /// Kind-specific details.
+    pub data: serde_json::Value,
+}
+
+impl Event {
+    /// An event with no subjects and empty data; set the fields that apply.
+    pub fn new(id: EventId, at: Timestamp, kind: EventKind) -> Self {
+        Self {
+            id,
+            at,
+            kind,
+            interaction: None,
+            agent: None,
+            queue: None,
+            customer: None,
+            data: serde_json::Value::Object(serde_json::Map::new()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kind_names_round_trip_and_match_serde() {
+        for k in EventKind::ALL {
+            assert_eq!(k.as_str().parse::<EventKind>(), Ok(*k));
+            assert_eq!(
+                serde_json::to_string(k).unwrap(),
+                format!("\"{}\"", k.as_str())
+            );
+        }
+        assert_eq!(
+            "call.nonsense".parse::<EventKind>(),
+            Err(UnknownEventKind("call.nonsense".into()))
+        );
+    }
+}

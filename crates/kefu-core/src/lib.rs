@@ -1,0 +1,13 @@
+//! kefu's domain model: identifiers, roles and permissions, the event-log record, and (in
+//! later modules) the pure state machines — agent state, ACD, IVR, SLA — that take the time
+//! as a parameter and return actions. Nothing here performs I/O or reads a clock.
+
+pub mod event;
+pub mod ids;
+pub mod org;
+pub mod rbac;
+pub mod time;
+
+pub use ids::{EventId, QueueId, SkillId, TeamId, UserId};
+pub use rbac::{Permission, Role};
+pub use time::Timestamp;

@@ -1,0 +1,168 @@
+//! kefu's storage. One schema and one set of SQL statements run on SQLite (the embedded
+//! default, a file in the data directory, WAL mode) and on PostgreSQL (for several nodes).
+//! Repositories are methods on [`Store`], grouped by file: users, teams, skills, queues,
+//! sessions, the audit log and the append-only event log.
+
+mod audit;
+mod error;
+mod events;
+mod migrations;
+mod org;
+mod page;
+mod rows;
+mod sessions;
+mod users;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use audit::{AuditEntry, AuditOutcome, NewAuditEntry};
+pub use error::{Result, StoreError};
+pub use events::{EventCursor, EventQuery};
+pub use org::{
+    NewQueue, NewSkill, NewTeam, Queue, QueuePatch, QueueSkill, Skill, SkillPatch, Team, TeamPatch,
+};
+pub use page::{Page, PageRequest};
+pub use sessions::Session;
+pub use users::{NewUser, User, UserPatch, UserSkill};
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Which database engine a [`Store`] talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// An SQLite file (embedded, the default).
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+/// How durable an SQLite commit is before it is acknowledged.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SqliteSync {
+    /// Every commit is on disk before it is acknowledged (survives power loss).
+    #[default]
+    Full,
+    /// Commits survive a crash of kefu but the last ones may be lost on power loss; faster.
+    Normal,
+}
+
+/// Where and how to open the store.
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    /// `postgres://…` for PostgreSQL, otherwise `None` for SQLite in `data_dir`.
+    pub database_url: Option<String>,
+    /// Directory holding `kefu.db` when SQLite is used (created if missing).
+    pub data_dir: std::path::PathBuf,
+    /// Most connections the pool opens.
+    pub max_connections: u32,
+    /// SQLite commit durability.
+    pub sqlite_sync: SqliteSync,
+}
+
+/// A handle on the database; cheap to clone, shared by every request.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Opens (and for SQLite creates) the database. Does not migrate: call [`Store::migrate`].
+    pub async fn open(opts: &StoreOptions) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let (url, backend) = match opts.database_url.as_deref() {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                (url.to_owned(), Backend::Postgres)
+            }
+            Some(url) if url.starts_with("sqlite:") => (url.to_owned(), Backend::Sqlite),
+            Some(other) => {
+                let scheme = other.split(':').next().unwrap_or_default();
+                return Err(StoreError::Open(format!(
+                    "unsupported database URL scheme `{scheme}` (use postgres://… or leave it unset for SQLite)"
+                )));
+            }
+            None => {
+                std::fs::create_dir_all(&opts.data_dir).map_err(|e| {
+                    StoreError::Open(format!(
+                        "cannot create data directory {}: {e}",
+                        opts.data_dir.display()
+                    ))
+                })?;
+                (sqlite_url(&opts.data_dir.join("kefu.db")), Backend::Sqlite)
+            }
+        };
+        let connect =
+            AnyConnectOptions::from_str(&url).map_err(|e| StoreError::Open(e.to_string()))?;
+        let sync = match opts.sqlite_sync {
+            SqliteSync::Full => "FULL",
+            SqliteSync::Normal => "NORMAL",
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(opts.max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL lets readers run beside the single writer; foreign keys are off
+                        // by default in SQLite; wait rather than fail when the writer is busy.
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute(format!("PRAGMA synchronous = {sync}").as_str())
+                            .await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                        conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(connect)
+            .await
+            .map_err(|e| StoreError::Open(e.to_string()))?;
+        Ok(Store { pool, backend })
+    }
+
+    /// Applies every migration not yet applied (safe to call on every start, and from
+    /// several nodes at once on PostgreSQL, which takes a lock).
+    pub async fn migrate(&self) -> Result<()> {
+        migrations::migrator().run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Versions of the migrations this build knows and whether each is applied.
+    pub async fn migration_status(&self) -> Result<Vec<(i64, String, bool)>> {
+        migrations::status(&self.pool).await
+    }
+
+    /// Which engine this store uses.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A trivial round trip, for readiness checks.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Closes every connection; pending writes finish first.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+}
+
+fn sqlite_url(path: &Path) -> String {
+    format!("sqlite://{}?mode=rwc", path.display())
+}
+
+/// A new time-ordered id (UUID v7). Ids are made by the application, never the database.
+pub fn new_uuid() -> uuid::Uuid {
+    uuid::Uuid::now_v7()
+}
