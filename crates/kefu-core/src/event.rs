@@ -32,15 +32,15 @@ macro_rules! event_kinds {
 }
 
 event_kinds! {
-    /// An agent signed in to kefu (start of their logged-in time).
-    AgentLoggedIn => "agent.logged_in",
-    /// An agent signed out, or their session was ended (end of logged-in time).
-    AgentLoggedOut => "agent.logged_out",
+    /// A user logged in to kefu (web or API session opened).
+    SessionOpened => "session.opened",
+    /// A user logged out (web or API session closed).
+    SessionClosed => "session.closed",
 }
 
 impl fmt::Display for EventKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 

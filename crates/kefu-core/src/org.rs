@@ -89,7 +89,7 @@ impl QueueStrategy {
 
 impl fmt::Display for QueueStrategy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 

@@ -31,6 +31,19 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
 }
 
+impl StoreError {
+    /// Whether the database could not be reached (pool exhausted or closed, I/O failure),
+    /// as opposed to refusing the statement.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Database(
+                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)
+            )
+        )
+    }
+}
+
 /// Maps a failed statement: a unique violation becomes what `on_unique` returns, a
 /// foreign-key violation what `on_foreign_key` returns (each given the constraint name or the
 /// database's message), anything else a [`StoreError::Database`].

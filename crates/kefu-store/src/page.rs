@@ -31,6 +31,7 @@ impl PageRequest {
 }
 
 /// One page of results.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Serialize)]
 pub struct Page<T> {
     /// The items, in id order.

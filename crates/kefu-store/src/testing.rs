@@ -76,14 +76,13 @@ impl TestDb {
     /// Closes the store and drops the PostgreSQL database (the SQLite directory goes with `self`).
     pub async fn cleanup(self) {
         self.store.close().await;
-        if let (Some(admin), Some(name)) = (self.admin_url, self.db_name) {
-            if let Ok(opts) = AnyConnectOptions::from_str(&admin) {
-                if let Ok(mut conn) = opts.connect().await {
-                    let _ = conn
-                        .execute(format!("DROP DATABASE IF EXISTS {name}").as_str())
-                        .await;
-                }
-            }
+        if let (Some(admin), Some(name)) = (self.admin_url, self.db_name)
+            && let Ok(opts) = AnyConnectOptions::from_str(&admin)
+            && let Ok(mut conn) = opts.connect().await
+        {
+            let _ = conn
+                .execute(format!("DROP DATABASE IF EXISTS {name}").as_str())
+                .await;
         }
     }
 }

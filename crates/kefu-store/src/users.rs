@@ -291,6 +291,17 @@ impl Store {
         Ok(())
     }
 
+    /// Number of enabled administrators other than `except`.
+    pub async fn count_enabled_admins_except(&self, except: UserId) -> Result<i64> {
+        Ok(sqlx::query(
+            "SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND enabled = 1 AND id <> $1",
+        )
+        .bind(except.to_string())
+        .fetch_one(self.pool())
+        .await?
+        .try_get("n")?)
+    }
+
     /// Number of users (all roles).
     pub async fn count_users(&self) -> Result<i64> {
         Ok(sqlx::query("SELECT COUNT(*) AS n FROM users")

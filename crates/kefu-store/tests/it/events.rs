@@ -23,9 +23,9 @@ async fn append_and_query_by_time_and_kind() {
             ev(
                 i * 1000,
                 if i % 2 == 0 {
-                    EventKind::AgentLoggedIn
+                    EventKind::SessionOpened
                 } else {
-                    EventKind::AgentLoggedOut
+                    EventKind::SessionClosed
                 },
             )
         })
@@ -44,7 +44,7 @@ async fn append_and_query_by_time_and_kind() {
     let q = EventQuery {
         since: Some(Timestamp::from_millis(T0.as_millis() + 2000)),
         until: Some(Timestamp::from_millis(T0.as_millis() + 7000)),
-        kinds: vec![EventKind::AgentLoggedOut],
+        kinds: vec![EventKind::SessionClosed],
         ..Default::default()
     };
     let got = s.query_events(&q).await.unwrap();
@@ -72,7 +72,7 @@ async fn paging_through_events_sees_each_once_even_with_equal_times() {
     let s = &t.store;
     // 25 events, many sharing a timestamp, appended out of time order
     let mut events: Vec<Event> = (0..25)
-        .map(|i| ev((i % 4) * 10, EventKind::AgentLoggedIn))
+        .map(|i| ev((i % 4) * 10, EventKind::SessionOpened))
         .collect();
     s.append_events(&events).await.unwrap();
     let mut seen = Vec::new();
@@ -94,7 +94,7 @@ async fn paging_through_events_sees_each_once_even_with_equal_times() {
             None => break,
         }
     }
-    events.sort_by(|a, b| (a.at, a.id).cmp(&(b.at, b.id)));
+    events.sort_by_key(|e| (e.at, e.id));
     assert_eq!(seen, events);
     t.cleanup().await;
 }
@@ -104,13 +104,13 @@ async fn big_batches_span_several_statements_atomically() {
     let t = db().await;
     let s = &t.store;
     let batch: Vec<Event> = (0..1_000)
-        .map(|i| ev(i, EventKind::AgentLoggedIn))
+        .map(|i| ev(i, EventKind::SessionOpened))
         .collect();
     s.append_events(&batch).await.unwrap();
     assert_eq!(s.count_events().await.unwrap(), 1_000);
 
     // a batch whose last statement fails (a duplicate id) stores none of its rows
-    let mut bad: Vec<Event> = (0..900).map(|i| ev(i, EventKind::AgentLoggedOut)).collect();
+    let mut bad: Vec<Event> = (0..900).map(|i| ev(i, EventKind::SessionClosed)).collect();
     bad.push(batch[0].clone());
     let err = s.append_events(&bad).await.unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err}");

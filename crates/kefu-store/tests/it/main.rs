@@ -1,6 +1,6 @@
 //! Storage tests. Each runs on a fresh SQLite file, or on a fresh PostgreSQL database when
 //! `TEST_DATABASE_URL` is set (CI runs them both ways).
-#![allow(missing_docs)]
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 mod events;
 mod migrate;

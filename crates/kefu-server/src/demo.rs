@@ -1,0 +1,211 @@
+//! The demo tenant: ten agents, two team leads, a supervisor and an administrator, four
+//! skill groups (complaints, product questions, after-sales, VIP). Seeding is idempotent:
+//! running the demo again keeps the data and resets the demo passwords.
+
+use crate::auth::password;
+use crate::clock::Clock;
+use kefu_core::org::{Proficiency, QueueStrategy, ServiceTargets};
+use kefu_core::{Role, SkillId, TeamId};
+use kefu_store::{
+    NewQueue, NewSkill, NewTeam, NewUser, PageRequest, QueueSkill, Store, StoreError, UserPatch,
+    UserSkill,
+};
+
+/// The demo's accounts, in the order they are printed: (username, display name, role).
+pub fn accounts() -> Vec<(String, String, Role)> {
+    const AGENT_NAMES: [&str; 10] = [
+        "王芳", "李娜", "张伟", "刘洋", "陈静", "杨帆", "赵磊", "黄敏", "周杰", "吴婷",
+    ];
+    let mut out: Vec<(String, String, Role)> = AGENT_NAMES
+        .iter()
+        .enumerate()
+        .map(|(i, name)| (format!("{}", 1001 + i), (*name).to_owned(), Role::Agent))
+        .collect();
+    out.push((
+        "lead1".into(),
+        "班长 一组 (Team lead 1)".into(),
+        Role::TeamLead,
+    ));
+    out.push((
+        "lead2".into(),
+        "班长 二组 (Team lead 2)".into(),
+        Role::TeamLead,
+    ));
+    out.push((
+        "super".into(),
+        "值班主管 (Supervisor)".into(),
+        Role::Supervisor,
+    ));
+    out.push((
+        "admin".into(),
+        "系统管理员 (Administrator)".into(),
+        Role::Admin,
+    ));
+    out
+}
+
+/// (name, description) of the demo skills; each has a queue of the same name.
+const SKILLS: [(&str, &str); 4] = [
+    ("complaints", "投诉 Complaints"),
+    ("product", "产品咨询 Product questions"),
+    ("after_sales", "售后服务 After-sales service"),
+    ("vip", "VIP 客户 VIP customers"),
+];
+
+/// Creates (or refreshes) the demo tenant with `password` for every demo account.
+pub async fn seed(store: &Store, clock: &Clock, demo_password: &str) -> anyhow::Result<()> {
+    let now = clock.now();
+    let hash = password::hash_async(demo_password.to_owned()).await?;
+
+    let mut teams: Vec<TeamId> = Vec::new();
+    for name in ["一组 Team 1", "二组 Team 2"] {
+        teams.push(find_or_create_team(store, name, now).await?);
+    }
+    let mut skills: Vec<SkillId> = Vec::new();
+    for (name, desc) in SKILLS {
+        skills.push(find_or_create_skill(store, name, desc, now).await?);
+    }
+    let existing_queues = store
+        .list_queues(&PageRequest {
+            limit: Some(500),
+            cursor: None,
+        })
+        .await?
+        .items;
+    for (i, (name, desc)) in SKILLS.iter().enumerate() {
+        if existing_queues.iter().any(|q| q.name == *name) {
+            continue;
+        }
+        let strategy = if *name == "vip" {
+            QueueStrategy::SkillWeighted
+        } else {
+            QueueStrategy::LongestIdle
+        };
+        let min = if *name == "vip" { 7 } else { 1 };
+        store
+            .create_queue(
+                &NewQueue {
+                    name: (*name).to_owned(),
+                    description: (*desc).to_owned(),
+                    strategy,
+                    targets: ServiceTargets::default(),
+                    skills: vec![QueueSkill {
+                        skill_id: skills[i],
+                        min_proficiency: Proficiency::new(min)?,
+                    }],
+                },
+                now,
+            )
+            .await?;
+    }
+
+    for (i, (username, display, role)) in accounts().into_iter().enumerate() {
+        let is_agent = role == Role::Agent;
+        // Agents: everyone does product questions; odd ones complaints, even ones after-sales,
+        // the first three also VIP; proficiency varies so skill-weighted routing has choices.
+        let agent_skills = if is_agent {
+            let mut s = vec![UserSkill {
+                skill_id: skills[1],
+                proficiency: Proficiency::new(5 + (i % 5) as i64)?,
+            }];
+            s.push(UserSkill {
+                skill_id: if i % 2 == 0 { skills[0] } else { skills[2] },
+                proficiency: Proficiency::new(3 + (i % 7) as i64)?,
+            });
+            if i < 3 {
+                s.push(UserSkill {
+                    skill_id: skills[3],
+                    proficiency: Proficiency::new(9 - i as i64)?,
+                });
+            }
+            s
+        } else {
+            Vec::new()
+        };
+        let team = match role {
+            Role::Agent => Some(teams[i % 2]),
+            Role::TeamLead if username == "lead1" => Some(teams[0]),
+            Role::TeamLead => Some(teams[1]),
+            _ => None,
+        };
+        let extension = is_agent.then(|| username.clone());
+        match store.user_by_username(&username).await {
+            Ok(existing) => {
+                let patch = UserPatch {
+                    password_hash: Some(hash.clone()),
+                    enabled: Some(true),
+                    ..Default::default()
+                };
+                store.update_user(existing.id, &patch, now).await?;
+            }
+            Err(StoreError::NotFound { .. }) => {
+                let new = NewUser {
+                    username,
+                    display_name: display,
+                    role,
+                    password_hash: hash.clone(),
+                    team_id: team,
+                    extension,
+                    skills: agent_skills,
+                };
+                store.create_user(&new, now).await?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+async fn find_or_create_team(
+    store: &Store,
+    name: &str,
+    now: kefu_core::Timestamp,
+) -> anyhow::Result<TeamId> {
+    let all = store
+        .list_teams(&PageRequest {
+            limit: Some(500),
+            cursor: None,
+        })
+        .await?
+        .items;
+    if let Some(t) = all.iter().find(|t| t.name == name) {
+        return Ok(t.id);
+    }
+    Ok(store
+        .create_team(
+            &NewTeam {
+                name: name.to_owned(),
+            },
+            now,
+        )
+        .await?
+        .id)
+}
+
+async fn find_or_create_skill(
+    store: &Store,
+    name: &str,
+    desc: &str,
+    now: kefu_core::Timestamp,
+) -> anyhow::Result<SkillId> {
+    let all = store
+        .list_skills(&PageRequest {
+            limit: Some(500),
+            cursor: None,
+        })
+        .await?
+        .items;
+    if let Some(s) = all.iter().find(|s| s.name == name) {
+        return Ok(s.id);
+    }
+    Ok(store
+        .create_skill(
+            &NewSkill {
+                name: name.to_owned(),
+                description: desc.to_owned(),
+            },
+            now,
+        )
+        .await?
+        .id)
+}

@@ -1,0 +1,287 @@
+//! The HTTP surface. [`table`] lists every route with its method, path, access rule and
+//! handler — the only place routes are registered, so none can lack a rule. One file per
+//! resource holds its handlers.
+
+pub mod audit;
+pub mod auth;
+pub mod events;
+pub mod health;
+pub mod openapi;
+pub mod queues;
+pub mod skills;
+pub mod teams;
+pub mod users;
+
+use crate::auth::Access;
+use crate::error::{ApiError, ErrorCode};
+use crate::state::AppState;
+use axum::Router;
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::Method;
+use axum::http::request::Parts;
+use axum::routing::{MethodFilter, MethodRouter, on};
+use kefu_core::Permission::{
+    AuditRead, ConfigManage, ConfigRead, DirectoryRead, EventLogRead, UsersManage,
+};
+use std::net::SocketAddr;
+
+/// One route: method, path template, who may call it, and the handler.
+pub struct RouteDef {
+    /// HTTP method.
+    pub method: Method,
+    /// Path template in axum/OpenAPI syntax (`/api/v1/users/{id}`).
+    pub path: &'static str,
+    /// The access rule enforced before the handler.
+    pub access: Access,
+    handler: MethodRouter<AppState>,
+}
+
+fn route<H, T>(method: Method, path: &'static str, access: Access, handler: H) -> RouteDef
+where
+    H: axum::handler::Handler<T, AppState>,
+    T: 'static,
+{
+    let filter = match method {
+        Method::GET => MethodFilter::GET,
+        Method::POST => MethodFilter::POST,
+        Method::PUT => MethodFilter::PUT,
+        Method::PATCH => MethodFilter::PATCH,
+        Method::DELETE => MethodFilter::DELETE,
+        _ => MethodFilter::GET,
+    };
+    let handler = on(filter, handler).route_layer(axum::middleware::from_fn(move |req, next| {
+        crate::auth::access::check(access, req, next)
+    }));
+    RouteDef {
+        method,
+        path,
+        access,
+        handler,
+    }
+}
+
+/// Every route of the API.
+pub fn table() -> Vec<RouteDef> {
+    use Access::{Allowed, Authenticated, Public, SelfOr};
+    use Method as M;
+    vec![
+        // operations
+        route(M::GET, "/healthz", Public, health::healthz),
+        route(M::GET, "/readyz", Public, health::readyz),
+        route(M::GET, "/metrics", Public, health::metrics),
+        route(M::GET, "/api/v1/openapi.json", Public, openapi::document),
+        // auth
+        route(M::POST, "/api/v1/auth/login", Public, auth::login),
+        route(M::POST, "/api/v1/auth/logout", Authenticated, auth::logout),
+        route(
+            M::POST,
+            "/api/v1/auth/password",
+            Authenticated,
+            auth::change_password,
+        ),
+        // users
+        route(M::GET, "/api/v1/users", Allowed(DirectoryRead), users::list),
+        route(
+            M::POST,
+            "/api/v1/users",
+            Allowed(UsersManage),
+            users::create,
+        ),
+        route(M::GET, "/api/v1/users/me", Authenticated, users::me),
+        route(
+            M::GET,
+            "/api/v1/users/{id}",
+            SelfOr(DirectoryRead),
+            users::get,
+        ),
+        route(
+            M::PATCH,
+            "/api/v1/users/{id}",
+            Allowed(UsersManage),
+            users::update,
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/users/{id}",
+            Allowed(UsersManage),
+            users::delete,
+        ),
+        // teams
+        route(M::GET, "/api/v1/teams", Allowed(ConfigRead), teams::list),
+        route(
+            M::POST,
+            "/api/v1/teams",
+            Allowed(ConfigManage),
+            teams::create,
+        ),
+        route(
+            M::GET,
+            "/api/v1/teams/{id}",
+            Allowed(ConfigRead),
+            teams::get,
+        ),
+        route(
+            M::PATCH,
+            "/api/v1/teams/{id}",
+            Allowed(ConfigManage),
+            teams::update,
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/teams/{id}",
+            Allowed(ConfigManage),
+            teams::delete,
+        ),
+        // skills
+        route(M::GET, "/api/v1/skills", Allowed(ConfigRead), skills::list),
+        route(
+            M::POST,
+            "/api/v1/skills",
+            Allowed(ConfigManage),
+            skills::create,
+        ),
+        route(
+            M::GET,
+            "/api/v1/skills/{id}",
+            Allowed(ConfigRead),
+            skills::get,
+        ),
+        route(
+            M::PATCH,
+            "/api/v1/skills/{id}",
+            Allowed(ConfigManage),
+            skills::update,
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/skills/{id}",
+            Allowed(ConfigManage),
+            skills::delete,
+        ),
+        // queues
+        route(M::GET, "/api/v1/queues", Allowed(ConfigRead), queues::list),
+        route(
+            M::POST,
+            "/api/v1/queues",
+            Allowed(ConfigManage),
+            queues::create,
+        ),
+        route(
+            M::GET,
+            "/api/v1/queues/{id}",
+            Allowed(ConfigRead),
+            queues::get,
+        ),
+        route(
+            M::PATCH,
+            "/api/v1/queues/{id}",
+            Allowed(ConfigManage),
+            queues::update,
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/queues/{id}",
+            Allowed(ConfigManage),
+            queues::delete,
+        ),
+        // logs
+        route(
+            M::GET,
+            "/api/v1/events/log",
+            Allowed(EventLogRead),
+            events::log,
+        ),
+        route(M::GET, "/api/v1/audit", Allowed(AuditRead), audit::list),
+    ]
+}
+
+/// The (method, path, access) of every route, for documentation and the role-matrix test.
+pub fn rules() -> Vec<(Method, &'static str, Access)> {
+    table()
+        .into_iter()
+        .map(|r| (r.method, r.path, r.access))
+        .collect()
+}
+
+/// The router for every route, with JSON 404 and 405 answers.
+pub fn router() -> Router<AppState> {
+    let mut router = Router::new();
+    for def in table() {
+        router = router.route(def.path, def.handler);
+    }
+    router
+        .fallback(|| async { ApiError::not_found("no such route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                ErrorCode::MethodNotAllowed,
+                "this route does not accept that method",
+            )
+        })
+}
+
+/// The client's address as seen by the server (for rate limits and the audit log).
+#[derive(Clone, Debug)]
+pub struct ClientIp(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or_else(|| "unknown".to_owned(), |ConnectInfo(a)| a.ip().to_string());
+        Ok(ClientIp(ip))
+    }
+}
+
+/// Checks a name field: trimmed, 1–64 characters.
+pub(crate) fn valid_name(field: &str, value: &str) -> Result<String, ApiError> {
+    let v = value.trim();
+    let n = v.chars().count();
+    if n == 0 || n > 64 {
+        return Err(ApiError::validation(format!(
+            "{field} must be 1–64 characters, got {n}"
+        )));
+    }
+    if v.chars().any(char::is_control) {
+        return Err(ApiError::validation(format!(
+            "{field} must not contain control characters"
+        )));
+    }
+    Ok(v.to_owned())
+}
+
+/// Deserialises a field that may be absent (leave alone), `null` (clear) or a value (set).
+pub(crate) fn double_option<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: serde::Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
+}
+
+/// Writes an audit entry for an administrative change. The change is already committed, so
+/// a failure here is logged loudly rather than reported to the caller as a failed change.
+pub(crate) async fn audit_change(
+    state: &AppState,
+    who: &crate::auth::Principal,
+    ip: &str,
+    action: &str,
+    target: String,
+    detail: serde_json::Value,
+) {
+    let entry = kefu_store::NewAuditEntry {
+        at: state.clock.now(),
+        actor_id: Some(who.user.id),
+        actor_name: who.user.username.clone(),
+        action: action.to_owned(),
+        target,
+        outcome: kefu_store::AuditOutcome::Success,
+        client_ip: Some(ip.to_owned()),
+        detail,
+    };
+    if let Err(e) = state.store.audit(&entry).await {
+        tracing::error!(error = %e, action, "could not write audit entry");
+    }
+}

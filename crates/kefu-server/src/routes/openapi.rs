@@ -1,0 +1,41 @@
+//! The OpenAPI document, generated from the handlers' annotations.
+
+use super::{audit, auth, events, health, queues, skills, teams, users};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+/// The API description served at `/api/v1/openapi.json`.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "kefu API", description = "Contact-center platform: HTTP JSON API. Errors are `{\"error\":{\"code\",\"message\"}}`."),
+    paths(
+        health::healthz, health::readyz, health::metrics, document,
+        auth::login, auth::logout, auth::change_password,
+        users::list, users::create, users::me, users::get, users::update, users::delete,
+        teams::list, teams::create, teams::get, teams::update, teams::delete,
+        skills::list, skills::create, skills::get, skills::update, skills::delete,
+        queues::list, queues::create, queues::get, queues::update, queues::delete,
+        events::log, audit::list,
+    ),
+    components(schemas(crate::error::ErrorBody, crate::error::ErrorCode)),
+    modifiers(&BearerAuth),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// This document.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "operations", responses((status = 200, description = "OpenAPI 3.1 document")))]
+pub async fn document() -> axum::Json<utoipa::openapi::OpenApi> {
+    axum::Json(ApiDoc::openapi())
+}

@@ -1,0 +1,606 @@
+//! The one settings struct: defaults < `kefu.toml` < `KEFU_*` environment < command-line
+//! flags. Every field is listed once in [`FIELDS`] with its documentation; unknown keys are
+//! rejected by name, and every problem is collected so `kefu check-config` can show them all.
+
+use kefu_store::{SqliteSync, StoreOptions};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Everything the server can be configured with.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings {
+    /// Directory for the SQLite database and later recordings and the search index.
+    pub data_dir: PathBuf,
+    /// `postgres://…` to use PostgreSQL; unset means SQLite in `data_dir`.
+    pub database_url: Option<String>,
+    /// Address the HTTP API and web UI listen on (port 0 picks a free port).
+    pub http: SocketAddr,
+    /// Log filter in `tracing` syntax (`info`, `kefu_server=debug,info`, …).
+    pub log: String,
+    /// How long a login token stays valid, in seconds.
+    pub token_ttl_secs: u64,
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Failed logins allowed per username within `login_window_secs` before it is refused.
+    pub login_max_failures_per_user: u32,
+    /// Login attempts allowed per client address within `login_window_secs`.
+    pub login_max_attempts_per_ip: u32,
+    /// The sliding window for the two login limits, in seconds.
+    pub login_window_secs: u64,
+    /// Most database connections kefu opens.
+    pub db_max_connections: u32,
+    /// SQLite commit durability: `full` (survives power loss) or `normal` (survives a crash).
+    pub sqlite_synchronous: SqliteSync,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            http: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            log: "info".to_owned(),
+            token_ttl_secs: 12 * 3600,
+            max_body_bytes: 1024 * 1024,
+            login_max_failures_per_user: 5,
+            login_max_attempts_per_ip: 30,
+            login_window_secs: 300,
+            db_max_connections: 8,
+            sqlite_synchronous: SqliteSync::Full,
+        }
+    }
+}
+
+/// One setting: its key (also `KEFU_<KEY>` in the environment), its documentation, and how
+/// to set it from text.
+pub struct Field {
+    /// The key in `kefu.toml`.
+    pub key: &'static str,
+    /// What it means (shown by `kefu check-config --explain`).
+    pub doc: &'static str,
+    set: fn(&mut Settings, &str) -> Result<(), String>,
+    show: fn(&Settings) -> String,
+}
+
+impl Field {
+    /// The environment variable for this key.
+    pub fn env_var(&self) -> String {
+        format!("KEFU_{}", self.key.to_ascii_uppercase())
+    }
+}
+
+fn parse_num<T: std::str::FromStr>(text: &str, what: &str) -> Result<T, String> {
+    text.trim()
+        .parse()
+        .map_err(|_| format!("expected {what}, got `{text}`"))
+}
+
+fn positive<T: std::str::FromStr + PartialOrd + Default>(text: &str) -> Result<T, String> {
+    let v: T = parse_num(text, "a positive whole number")?;
+    if v <= T::default() {
+        return Err(format!("must be greater than 0, got `{text}`"));
+    }
+    Ok(v)
+}
+
+/// Every setting, in the order `check-config` shows them.
+pub const FIELDS: &[Field] = &[
+    Field {
+        key: "data_dir",
+        doc: "Directory for the embedded database, recordings and the search index (default ./data).",
+        set: |s, v| {
+            if v.trim().is_empty() {
+                return Err("must not be empty".into());
+            }
+            s.data_dir = PathBuf::from(v);
+            Ok(())
+        },
+        show: |s| s.data_dir.display().to_string(),
+    },
+    Field {
+        key: "database_url",
+        doc: "postgres://user:password@host:port/db to use PostgreSQL; empty for SQLite in data_dir.",
+        set: |s, v| {
+            let v = v.trim();
+            if v.is_empty() {
+                s.database_url = None;
+                return Ok(());
+            }
+            if !(v.starts_with("postgres://")
+                || v.starts_with("postgresql://")
+                || v.starts_with("sqlite:"))
+            {
+                return Err(format!(
+                    "unsupported scheme `{}` (use postgres://… or leave empty for SQLite)",
+                    v.split(':').next().unwrap_or_default()
+                ));
+            }
+            s.database_url = Some(v.to_owned());
+            Ok(())
+        },
+        show: |s| {
+            s.database_url
+                .as_deref()
+                .map(redact_url)
+                .unwrap_or_else(|| "(SQLite in data_dir)".into())
+        },
+    },
+    Field {
+        key: "http",
+        doc: "Address for the HTTP API and web UI, e.g. 127.0.0.1:8080 (port 0 picks a free port).",
+        set: |s, v| {
+            s.http = v
+                .trim()
+                .parse()
+                .map_err(|_| format!("expected an address like 127.0.0.1:8080, got `{v}`"))?;
+            Ok(())
+        },
+        show: |s| s.http.to_string(),
+    },
+    Field {
+        key: "log",
+        doc: "Log filter, e.g. info or kefu_server=debug,info.",
+        set: |s, v| {
+            if v.trim().is_empty() {
+                return Err("must not be empty".into());
+            }
+            s.log = v.trim().to_owned();
+            Ok(())
+        },
+        show: |s| s.log.clone(),
+    },
+    Field {
+        key: "token_ttl_secs",
+        doc: "Seconds a login token stays valid (default 43200 = 12 h).",
+        set: |s, v| {
+            s.token_ttl_secs = positive(v)?;
+            Ok(())
+        },
+        show: |s| s.token_ttl_secs.to_string(),
+    },
+    Field {
+        key: "max_body_bytes",
+        doc: "Largest request body accepted, in bytes (default 1048576); larger ones get 413.",
+        set: |s, v| {
+            s.max_body_bytes = positive(v)?;
+            Ok(())
+        },
+        show: |s| s.max_body_bytes.to_string(),
+    },
+    Field {
+        key: "login_max_failures_per_user",
+        doc: "Failed logins per username within login_window_secs before further tries get 429 (default 5).",
+        set: |s, v| {
+            s.login_max_failures_per_user = positive(v)?;
+            Ok(())
+        },
+        show: |s| s.login_max_failures_per_user.to_string(),
+    },
+    Field {
+        key: "login_max_attempts_per_ip",
+        doc: "Login attempts per client address within login_window_secs before further tries get 429 (default 30).",
+        set: |s, v| {
+            s.login_max_attempts_per_ip = positive(v)?;
+            Ok(())
+        },
+        show: |s| s.login_max_attempts_per_ip.to_string(),
+    },
+    Field {
+        key: "login_window_secs",
+        doc: "Sliding window for the login limits, in seconds (default 300).",
+        set: |s, v| {
+            s.login_window_secs = positive(v)?;
+            Ok(())
+        },
+        show: |s| s.login_window_secs.to_string(),
+    },
+    Field {
+        key: "db_max_connections",
+        doc: "Most database connections kefu opens (default 8).",
+        set: |s, v| {
+            s.db_max_connections = positive(v)?;
+            Ok(())
+        },
+        show: |s| s.db_max_connections.to_string(),
+    },
+    Field {
+        key: "sqlite_synchronous",
+        doc: "SQLite durability: full (every acknowledged write survives power loss; default) or normal (survives a crash of kefu; faster).",
+        set: |s, v| {
+            s.sqlite_synchronous = match v.trim().to_ascii_lowercase().as_str() {
+                "full" => SqliteSync::Full,
+                "normal" => SqliteSync::Normal,
+                _ => return Err(format!("expected `full` or `normal`, got `{v}`")),
+            };
+            Ok(())
+        },
+        show: |s| match s.sqlite_synchronous {
+            SqliteSync::Full => "full".into(),
+            SqliteSync::Normal => "normal".into(),
+        },
+    },
+];
+
+/// One thing wrong with the configuration, and where it came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// Where: `kefu.toml`, `environment`, `command line`.
+    pub source: String,
+    /// Which key (or variable, or flag).
+    pub key: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}: {}", self.source, self.key, self.message)
+    }
+}
+
+/// Where to look for settings besides the defaults.
+#[derive(Clone, Debug, Default)]
+pub struct Sources {
+    /// An explicit configuration file (`--config`); it must exist.
+    pub config_file: Option<PathBuf>,
+    /// The environment, as (name, value) pairs; only `KEFU_*` names are read.
+    pub env: Vec<(String, String)>,
+    /// Command-line overrides as (key, value).
+    pub overrides: Vec<(String, String)>,
+}
+
+impl Sources {
+    /// The process environment, `--config` if given, and the given overrides.
+    pub fn from_process(config_file: Option<PathBuf>, overrides: Vec<(String, String)>) -> Self {
+        Sources {
+            config_file,
+            env: std::env::vars().collect(),
+            overrides,
+        }
+    }
+}
+
+/// The file read when no `--config` is given and `KEFU_CONFIG` is unset, if it exists.
+pub const DEFAULT_CONFIG_FILE: &str = "kefu.toml";
+
+impl Settings {
+    /// Loads settings from every source, or returns every problem found.
+    pub fn load(sources: &Sources) -> Result<Settings, Vec<Problem>> {
+        let mut s = Settings::default();
+        let mut problems = Vec::new();
+
+        let env_config = sources
+            .env
+            .iter()
+            .find(|(k, _)| k == "KEFU_CONFIG")
+            .map(|(_, v)| PathBuf::from(v));
+        let (file, required) = match (&sources.config_file, env_config) {
+            (Some(f), _) => (Some(f.clone()), true),
+            (None, Some(f)) => (Some(f), true),
+            (None, None) => (Some(PathBuf::from(DEFAULT_CONFIG_FILE)), false),
+        };
+        if let Some(path) = file {
+            load_file(&mut s, &path, required, &mut problems);
+        }
+
+        for (name, value) in &sources.env {
+            let Some(rest) = name.strip_prefix("KEFU_") else {
+                continue;
+            };
+            if rest == "CONFIG" {
+                continue;
+            }
+            let key = rest.to_ascii_lowercase();
+            apply(&mut s, "environment", name, &key, value, &mut problems);
+        }
+
+        for (key, value) in &sources.overrides {
+            apply(
+                &mut s,
+                "command line",
+                &format!("--{}", key.replace('_', "-")),
+                key,
+                value,
+                &mut problems,
+            );
+        }
+
+        if problems.is_empty() {
+            Ok(s)
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// Checks beyond parsing: that the data directory can be created and written.
+    pub fn preflight(&self) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        if self.database_url.is_none()
+            && let Err(e) = check_writable(&self.data_dir)
+        {
+            problems.push(Problem {
+                source: "preflight".into(),
+                key: "data_dir".into(),
+                message: format!("{} is not writable: {e}", self.data_dir.display()),
+            });
+        }
+        problems
+    }
+
+    /// Each key with its effective value (passwords in URLs redacted).
+    pub fn describe(&self) -> Vec<(&'static str, String)> {
+        FIELDS.iter().map(|f| (f.key, (f.show)(self))).collect()
+    }
+
+    /// Storage options derived from these settings.
+    pub fn store_options(&self) -> StoreOptions {
+        StoreOptions {
+            database_url: self.database_url.clone(),
+            data_dir: self.data_dir.clone(),
+            max_connections: self.db_max_connections,
+            sqlite_sync: self.sqlite_synchronous,
+        }
+    }
+
+    /// The login token lifetime.
+    pub fn token_ttl(&self) -> Duration {
+        Duration::from_secs(self.token_ttl_secs)
+    }
+}
+
+fn apply(
+    s: &mut Settings,
+    source: &str,
+    shown_key: &str,
+    key: &str,
+    value: &str,
+    problems: &mut Vec<Problem>,
+) {
+    match FIELDS.iter().find(|f| f.key == key) {
+        None => problems.push(Problem {
+            source: source.into(),
+            key: shown_key.into(),
+            message: format!("unknown setting{}", suggestion(key)),
+        }),
+        Some(field) => {
+            if let Err(message) = (field.set)(s, value) {
+                problems.push(Problem {
+                    source: source.into(),
+                    key: shown_key.into(),
+                    message,
+                });
+            }
+        }
+    }
+}
+
+fn load_file(s: &mut Settings, path: &Path, required: bool, problems: &mut Vec<Problem>) {
+    let source = path.display().to_string();
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => return,
+        Err(e) => {
+            problems.push(Problem {
+                source,
+                key: "(file)".into(),
+                message: format!("cannot read: {e}"),
+            });
+            return;
+        }
+    };
+    let table: toml::Table = match text.parse() {
+        Ok(t) => t,
+        Err(e) => {
+            problems.push(Problem {
+                source,
+                key: "(file)".into(),
+                message: format!("not valid TOML: {}", e.message()),
+            });
+            return;
+        }
+    };
+    for (key, value) in &table {
+        let text = match value {
+            toml::Value::String(v) => v.clone(),
+            toml::Value::Integer(v) => v.to_string(),
+            toml::Value::Float(v) => v.to_string(),
+            toml::Value::Boolean(v) => v.to_string(),
+            other => {
+                problems.push(Problem {
+                    source: source.clone(),
+                    key: key.clone(),
+                    message: format!("expected a plain value, got a {}", other.type_str()),
+                });
+                continue;
+            }
+        };
+        apply(s, &source, key, key, &text, problems);
+    }
+}
+
+fn suggestion(key: &str) -> String {
+    let best = FIELDS
+        .iter()
+        .map(|f| (edit_distance(key, f.key), f.key))
+        .min_by_key(|(d, _)| *d);
+    match best {
+        Some((d, k)) if d <= 3 => format!(" (did you mean `{k}`?)"),
+        _ => String::new(),
+    }
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+fn check_writable(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let probe = dir.join(".kefu-write-test");
+    std::fs::write(&probe, b"ok")?;
+    std::fs::remove_file(probe)
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+pub fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_owned();
+    };
+    let rest = &url[scheme_end..];
+    let Some(at) = rest.find('@') else {
+        return url.to_owned();
+    };
+    let creds = &rest[..at];
+    match creds.find(':') {
+        Some(colon) => format!(
+            "{}{}:***{}",
+            &url[..scheme_end],
+            &creds[..colon],
+            &rest[at..]
+        ),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn src(
+        file: Option<&str>,
+        env: &[(&str, &str)],
+        cli: &[(&str, &str)],
+    ) -> (Sources, Option<tempfile::TempDir>) {
+        let dir = file.map(|text| {
+            let d = tempfile::tempdir().unwrap();
+            std::fs::write(d.path().join("kefu.toml"), text).unwrap();
+            d
+        });
+        let sources = Sources {
+            config_file: dir.as_ref().map(|d| d.path().join("kefu.toml")),
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).into(), (*v).into()))
+                .collect(),
+            overrides: cli
+                .iter()
+                .map(|(k, v)| ((*k).into(), (*v).into()))
+                .collect(),
+        };
+        (sources, dir)
+    }
+
+    #[test]
+    fn layers_apply_in_order_file_env_cli() {
+        let (s, _d) = src(
+            Some("http = \"127.0.0.1:9000\"\ntoken_ttl_secs = 60\nlog = \"debug\"\n"),
+            &[
+                ("KEFU_TOKEN_TTL_SECS", "120"),
+                ("KEFU_LOG", "warn"),
+                ("PATH", "/bin"),
+            ],
+            &[("log", "error")],
+        );
+        let s = Settings::load(&s).unwrap();
+        assert_eq!(s.http.to_string(), "127.0.0.1:9000", "file beats default");
+        assert_eq!(s.token_ttl_secs, 120, "env beats file");
+        assert_eq!(s.log, "error", "cli beats env");
+        assert_eq!(s.max_body_bytes, Settings::default().max_body_bytes);
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let (s, _d) = src(
+            Some("htp = \"x\"\ntoken_ttl_secs = -5\n[section]\na = 1\n"),
+            &[("KEFU_HTTP", "nonsense"), ("KEFU_BOGUS", "1")],
+            &[("database_url", "mysql://x")],
+        );
+        let problems = Settings::load(&s).unwrap_err();
+        let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(problems.len(), 6, "{text:#?}");
+        assert!(
+            text.iter()
+                .any(|p| p.contains("htp: unknown setting (did you mean `http`?)")),
+            "{text:#?}"
+        );
+        assert!(
+            text.iter()
+                .any(|p| p.contains("token_ttl_secs: expected a positive whole number")),
+            "{text:#?}"
+        );
+        assert!(
+            text.iter()
+                .any(|p| p.contains("section: expected a plain value, got a table")),
+            "{text:#?}"
+        );
+        assert!(
+            text.iter()
+                .any(|p| p.contains("environment: KEFU_HTTP: expected an address")),
+            "{text:#?}"
+        );
+        assert!(
+            text.iter()
+                .any(|p| p.contains("environment: KEFU_BOGUS: unknown setting")),
+            "{text:#?}"
+        );
+        assert!(
+            text.iter()
+                .any(|p| p.contains("command line: --database-url: unsupported scheme `mysql`")),
+            "{text:#?}"
+        );
+    }
+
+    #[test]
+    fn explicit_config_file_must_exist_but_default_may_not() {
+        let s = Sources {
+            config_file: Some("/nonexistent/kefu.toml".into()),
+            ..Default::default()
+        };
+        let p = Settings::load(&s).unwrap_err();
+        assert!(p[0].message.starts_with("cannot read"), "{p:?}");
+        assert!(
+            Settings::load(&Sources::default()).is_ok()
+                || std::path::Path::new(DEFAULT_CONFIG_FILE).exists()
+        );
+    }
+
+    #[test]
+    fn broken_toml_is_reported() {
+        let (s, _d) = src(Some("http = \n"), &[], &[]);
+        let p = Settings::load(&s).unwrap_err();
+        assert!(p[0].message.starts_with("not valid TOML"), "{p:?}");
+    }
+
+    #[test]
+    fn every_field_is_documented_and_round_trips_its_default() {
+        let defaults = Settings::default();
+        for f in FIELDS {
+            assert!(f.doc.len() > 10, "{} needs a doc", f.key);
+            let mut s = Settings::default();
+            let shown = (f.show)(&defaults);
+            if f.key != "database_url" {
+                (f.set)(&mut s, &shown).unwrap();
+                assert_eq!(s, defaults, "{} does not round-trip", f.key);
+            }
+        }
+    }
+
+    #[test]
+    fn passwords_in_urls_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://kefu:s3cret@db:5432/kefu"),
+            "postgres://kefu:***@db:5432/kefu"
+        );
+        assert_eq!(redact_url("postgres://db/kefu"), "postgres://db/kefu");
+    }
+}

@@ -1,0 +1,52 @@
+//! What every request handler shares.
+
+use crate::auth::ratelimit::LoginLimiter;
+use crate::clock::Clock;
+use crate::metrics::Metrics;
+use crate::settings::Settings;
+use kefu_store::Store;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Shared application state (cheap to clone).
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+/// The contents of [`AppState`].
+pub struct Inner {
+    /// The database.
+    pub store: Store,
+    /// The effective settings.
+    pub settings: Settings,
+    /// The time source.
+    pub clock: Clock,
+    /// Login rate limits.
+    pub login_limiter: LoginLimiter,
+    /// Request metrics.
+    pub metrics: Metrics,
+}
+
+impl AppState {
+    /// Builds the state.
+    pub fn new(store: Store, settings: Settings, clock: Clock) -> Self {
+        let login_limiter = LoginLimiter::new(
+            settings.login_max_failures_per_user,
+            settings.login_max_attempts_per_ip,
+            Duration::from_secs(settings.login_window_secs),
+        );
+        AppState(Arc::new(Inner {
+            store,
+            settings,
+            clock,
+            login_limiter,
+            metrics: Metrics::default(),
+        }))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}

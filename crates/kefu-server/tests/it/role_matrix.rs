@@ -1,0 +1,181 @@
+//! The role matrix: every route × every role is allowed or refused with 403, exactly as the
+//! table below says. A route added to the server without a row here fails the first test;
+//! a rule that is declared but not enforced fails the second.
+
+use crate::{TestApp, assert_error};
+use kefu_core::Role::{self, Admin, Agent, Qa, Supervisor, TeamLead};
+use kefu_server::auth::Access;
+use reqwest::{Method, StatusCode};
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Who {
+    /// No token needed.
+    Public,
+    /// Any logged-in user.
+    AnyUser,
+    /// Only these roles.
+    Roles(Vec<Role>),
+    /// The user named in the path, or these roles.
+    SelfOr(Vec<Role>),
+}
+
+fn expected() -> Vec<(&'static str, &'static str, Who)> {
+    use Who::{AnyUser, Public, Roles, SelfOr};
+    let all = || vec![Agent, TeamLead, Qa, Supervisor, Admin];
+    let directory = || vec![TeamLead, Qa, Supervisor, Admin];
+    let admin = || vec![Admin];
+    let sup = || vec![Supervisor, Admin];
+    vec![
+        ("GET", "/healthz", Public),
+        ("GET", "/readyz", Public),
+        ("GET", "/metrics", Public),
+        ("GET", "/api/v1/openapi.json", Public),
+        ("POST", "/api/v1/auth/login", Public),
+        ("POST", "/api/v1/auth/logout", AnyUser),
+        ("POST", "/api/v1/auth/password", AnyUser),
+        ("GET", "/api/v1/users", Roles(directory())),
+        ("POST", "/api/v1/users", Roles(admin())),
+        ("GET", "/api/v1/users/me", AnyUser),
+        ("GET", "/api/v1/users/{id}", SelfOr(directory())),
+        ("PATCH", "/api/v1/users/{id}", Roles(admin())),
+        ("DELETE", "/api/v1/users/{id}", Roles(admin())),
+        ("GET", "/api/v1/teams", Roles(all())),
+        ("POST", "/api/v1/teams", Roles(admin())),
+        ("GET", "/api/v1/teams/{id}", Roles(all())),
+        ("PATCH", "/api/v1/teams/{id}", Roles(admin())),
+        ("DELETE", "/api/v1/teams/{id}", Roles(admin())),
+        ("GET", "/api/v1/skills", Roles(all())),
+        ("POST", "/api/v1/skills", Roles(admin())),
+        ("GET", "/api/v1/skills/{id}", Roles(all())),
+        ("PATCH", "/api/v1/skills/{id}", Roles(admin())),
+        ("DELETE", "/api/v1/skills/{id}", Roles(admin())),
+        ("GET", "/api/v1/queues", Roles(all())),
+        ("POST", "/api/v1/queues", Roles(admin())),
+        ("GET", "/api/v1/queues/{id}", Roles(all())),
+        ("PATCH", "/api/v1/queues/{id}", Roles(admin())),
+        ("DELETE", "/api/v1/queues/{id}", Roles(admin())),
+        ("GET", "/api/v1/events/log", Roles(sup())),
+        ("GET", "/api/v1/audit", Roles(admin())),
+    ]
+}
+
+fn who(access: Access) -> Who {
+    let holders = |p: kefu_core::Permission| {
+        Role::ALL
+            .into_iter()
+            .filter(|r| r.allows(p))
+            .collect::<Vec<_>>()
+    };
+    match access {
+        Access::Public => Who::Public,
+        Access::Authenticated => Who::AnyUser,
+        Access::Allowed(p) => Who::Roles(holders(p)),
+        Access::SelfOr(p) => Who::SelfOr(holders(p)),
+    }
+}
+
+#[test]
+fn every_route_has_the_expected_rule_and_none_is_forgotten() {
+    let actual: BTreeMap<(String, String), Who> = kefu_server::routes::rules()
+        .into_iter()
+        .map(|(m, p, a)| ((m.to_string(), p.to_owned()), who(a)))
+        .collect();
+    let wanted: BTreeMap<(String, String), Who> = expected()
+        .into_iter()
+        .map(|(m, p, w)| ((m.to_owned(), p.to_owned()), w))
+        .collect();
+    for (route, rule) in &actual {
+        match wanted.get(route) {
+            None => panic!(
+                "route {} {} has no row in the role-matrix test; add one",
+                route.0, route.1
+            ),
+            Some(w) => assert_eq!(w, rule, "route {} {}: rule differs", route.0, route.1),
+        }
+    }
+    for route in wanted.keys() {
+        assert!(
+            actual.contains_key(route),
+            "the test expects {} {} but the server has no such route",
+            route.0,
+            route.1
+        );
+    }
+}
+
+#[test]
+fn openapi_documents_exactly_the_routes() {
+    use utoipa::OpenApi;
+    let doc = serde_json::to_value(kefu_server::routes::openapi::ApiDoc::openapi()).unwrap();
+    let mut documented = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            documented.push((method.to_uppercase(), path.clone()));
+        }
+    }
+    documented.sort();
+    let mut routed: Vec<(String, String)> = kefu_server::routes::rules()
+        .into_iter()
+        .map(|(m, p, _)| (m.to_string(), p.to_owned()))
+        .collect();
+    routed.sort();
+    assert_eq!(documented, routed);
+}
+
+#[tokio::test]
+async fn every_route_enforces_its_rule_for_every_role() {
+    let app = TestApp::spawn().await;
+    for (method, path, access) in kefu_server::routes::rules() {
+        let rule = who(access);
+        for role in Role::ALL {
+            // a user other than the caller, for /users/{id}; for mutations of users a random
+            // id (404 when allowed), so the matrix never deletes or disables its own accounts
+            let id = if path.starts_with("/api/v1/users/{id}") && method == Method::GET {
+                let other = if role == Admin { Agent } else { Admin };
+                app.users[&other].id.to_string()
+            } else {
+                kefu_store::new_uuid().to_string()
+            };
+            let url = path.replace("{id}", &id);
+            // logout would end the shared session: use a fresh one
+            let token = if path == "/api/v1/auth/logout" {
+                app.login(role.as_str(), crate::PASSWORD).await
+            } else {
+                app.token(role).to_owned()
+            };
+            let body = matches!(method, Method::POST | Method::PATCH | Method::PUT)
+                .then(|| serde_json::json!({}));
+            let (status, resp) = app
+                .call(method.clone(), &url, Some(&token), body.clone())
+                .await;
+            let allowed = match &rule {
+                Who::Public | Who::AnyUser => true,
+                Who::Roles(r) | Who::SelfOr(r) => r.contains(&role),
+            };
+            if allowed {
+                assert!(
+                    status != StatusCode::FORBIDDEN && status != StatusCode::UNAUTHORIZED,
+                    "{method} {path} as {role}: expected access, got {status} {resp}"
+                );
+            } else {
+                assert_error(status, &resp, 403, "forbidden");
+            }
+            if rule != Who::Public {
+                let (status, resp) = app.call(method.clone(), &url, None, body).await;
+                assert_error(status, &resp, 401, "unauthenticated");
+            }
+        }
+        // self-service: every role reads its own profile by id
+        if let Who::SelfOr(_) = rule {
+            for role in Role::ALL {
+                let url = path.replace("{id}", &app.users[&role].id.to_string());
+                let (status, resp) = app
+                    .call(method.clone(), &url, Some(app.token(role)), None)
+                    .await;
+                assert_eq!(status, StatusCode::OK, "{role} reading itself: {resp}");
+            }
+        }
+    }
+    app.stop().await;
+}
