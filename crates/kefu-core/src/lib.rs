@@ -8,6 +8,6 @@ pub mod org;
 pub mod rbac;
 pub mod time;
 
-pub use ids::{EventId, QueueId, SkillId, TeamId, UserId};
+pub use ids::{CustomerId, EventId, InteractionId, QueueId, SkillId, TeamId, UserId};
 pub use rbac::{Permission, Role};
 pub use time::Timestamp;

@@ -296,6 +296,7 @@ async fn user(settings: Settings, cmd: UserCommand) -> anyhow::Result<()> {
                 skills: Vec::new(),
             };
             let user = store.create_user(&new, now).await?;
+            audit(&store, now, "user.create", &user.username).await?;
             println!("created {} ({}) id {}", user.username, user.role, user.id);
             if generated {
                 println!("password: {pw}");
@@ -313,6 +314,7 @@ async fn user(settings: Settings, cmd: UserCommand) -> anyhow::Result<()> {
                 ..Default::default()
             };
             store.update_user(user.id, &patch, now).await?;
+            audit(&store, now, "user.password_reset", &username).await?;
             println!("password changed for {username}; their sessions have ended");
             if generated {
                 println!("password: {pw}");
@@ -337,6 +339,24 @@ async fn user(settings: Settings, cmd: UserCommand) -> anyhow::Result<()> {
     };
     store.close().await;
     result
+}
+
+/// Records a change made from the command line; the actor is the local operator.
+async fn audit(store: &Store, now: kefu_core::Timestamp, action: &str, target: &str) -> anyhow::Result<()> {
+    let operator = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    store
+        .audit(&kefu_store::NewAuditEntry {
+            at: now,
+            actor_id: None,
+            actor_name: format!("cli:{operator}"),
+            action: action.to_owned(),
+            target: target.to_owned(),
+            outcome: kefu_store::AuditOutcome::Success,
+            client_ip: None,
+            detail: serde_json::json!({ "via": "kefu user" }),
+        })
+        .await?;
+    Ok(())
 }
 
 async fn find(store: &Store, username: &str) -> anyhow::Result<kefu_store::User> {

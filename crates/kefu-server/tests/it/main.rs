@@ -40,10 +40,7 @@ pub struct TestApp {
 }
 
 pub fn settings() -> Settings {
-    let mut s = Settings::default();
-    s.http = "127.0.0.1:0".parse().unwrap();
-    s.max_body_bytes = 64 * 1024;
-    s
+    Settings { http: "127.0.0.1:0".parse().unwrap(), max_body_bytes: 64 * 1024, ..Settings::default() }
 }
 
 impl TestApp {
