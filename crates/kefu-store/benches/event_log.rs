@@ -11,7 +11,11 @@ use kefu_core::{EventId, InteractionId, QueueId, Timestamp, UserId};
 use kefu_store::testing::TestDb;
 use kefu_store::{SqliteSync, Store};
 
-fn events(n: usize, start: i64) -> Vec<Event> {
+/// Events arrive in time order, as they do in a running center.
+static CLOCK: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(1_790_000_000_000);
+
+fn events(n: usize) -> Vec<Event> {
+    let start = CLOCK.fetch_add(n as i64, std::sync::atomic::Ordering::Relaxed);
     let agent = UserId::from_uuid(kefu_store::new_uuid());
     let queue = QueueId::from_uuid(kefu_store::new_uuid());
     (0..n)
@@ -35,18 +39,33 @@ fn bench_store(c: &mut Criterion, label: &str, rt: &tokio::runtime::Runtime, sto
     g.sample_size(20);
     g.throughput(Throughput::Elements(1_000));
     g.bench_function("batch_1000", |b| {
-        b.iter_batched(|| events(1_000, 0), |batch| rt.block_on(store.append_events(&batch)).unwrap(), BatchSize::LargeInput)
+        b.iter_batched(
+            || events(1_000),
+            |batch| rt.block_on(store.append_events(&batch)).unwrap(),
+            BatchSize::LargeInput,
+        )
     });
     g.throughput(Throughput::Elements(1));
     g.bench_function("single", |b| {
-        b.iter_batched(|| events(1, 0), |one| rt.block_on(store.append_events(&one)).unwrap(), BatchSize::SmallInput)
+        b.iter_batched(
+            || events(1),
+            |one| rt.block_on(store.append_events(&one)).unwrap(),
+            BatchSize::SmallInput,
+        )
     });
     g.finish();
 }
 
 fn appends(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    for (label, sync) in [("sqlite_full", SqliteSync::Full), ("sqlite_normal", SqliteSync::Normal)] {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    for (label, sync) in [
+        ("sqlite_full", SqliteSync::Full),
+        ("sqlite_normal", SqliteSync::Normal),
+    ] {
         let dir = tempfile::tempdir().unwrap();
         let mut opts = TestDb::sqlite_options(dir.path());
         opts.sqlite_sync = sync;

@@ -342,7 +342,12 @@ async fn user(settings: Settings, cmd: UserCommand) -> anyhow::Result<()> {
 }
 
 /// Records a change made from the command line; the actor is the local operator.
-async fn audit(store: &Store, now: kefu_core::Timestamp, action: &str, target: &str) -> anyhow::Result<()> {
+async fn audit(
+    store: &Store,
+    now: kefu_core::Timestamp,
+    action: &str,
+    target: &str,
+) -> anyhow::Result<()> {
     let operator = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
     store
         .audit(&kefu_store::NewAuditEntry {

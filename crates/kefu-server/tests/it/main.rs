@@ -40,7 +40,11 @@ pub struct TestApp {
 }
 
 pub fn settings() -> Settings {
-    Settings { http: "127.0.0.1:0".parse().unwrap(), max_body_bytes: 64 * 1024, ..Settings::default() }
+    Settings {
+        http: "127.0.0.1:0".parse().unwrap(),
+        max_body_bytes: 64 * 1024,
+        ..Settings::default()
+    }
 }
 
 impl TestApp {
