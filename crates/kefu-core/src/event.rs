@@ -36,6 +36,26 @@ event_kinds! {
     SessionOpened => "session.opened",
     /// A user logged out (web or API session closed).
     SessionClosed => "session.closed",
+    /// An agent's ACD state changed (data: from, to, reason, duration_ms).
+    AgentStateChanged => "agent.state_changed",
+    /// A call entered a queue (data: priority, position).
+    CallQueued => "call.queued",
+    /// A call was offered to an agent (data: wait_ms).
+    CallOffered => "call.offered",
+    /// An offered call was answered (data: wait_ms, ring_ms).
+    CallAnswered => "call.answered",
+    /// An offer rang out or was declined; the call went back to the head of its queue.
+    CallNoAnswer => "call.no_answer",
+    /// The caller hung up while waiting (data: wait_ms, position).
+    CallAbandoned => "call.abandoned",
+    /// A call overflowed by a queue rule (data: step, action, wait_ms).
+    CallOverflowed => "call.overflowed",
+    /// An answered call ended (data: talk_ms, hold_ms).
+    CallCompleted => "call.completed",
+    /// A supervisor merged queues (data: queues).
+    QueuesMerged => "queue.merged",
+    /// A supervisor split merged queues (data: queues).
+    QueuesSplit => "queue.split",
 }
 
 impl fmt::Display for EventKind {

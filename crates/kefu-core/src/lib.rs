@@ -1,12 +1,16 @@
-//! kefu's domain model: identifiers, roles and permissions, the event-log record, and (in
-//! later modules) the pure state machines — agent state, ACD, IVR, SLA — that take the time
-//! as a parameter and return actions. Nothing here performs I/O or reads a clock.
+//! kefu's domain model: identifiers, roles and permissions, the event-log record, and the
+//! pure state machines — agent state, ACD, (later) IVR and SLA — that take the time as a
+//! parameter and return actions. Nothing here performs I/O or reads a clock.
 
+pub mod acd;
+pub mod agent;
 pub mod event;
 pub mod ids;
+pub mod kpi;
 pub mod org;
 pub mod rbac;
 pub mod time;
+pub mod wfm;
 
 pub use ids::{CustomerId, EventId, InteractionId, QueueId, SkillId, TeamId, UserId};
 pub use rbac::{Permission, Role};

@@ -1,0 +1,1 @@
+//! KPI definitions computed from router events (one function per KPI; see KPI.md).
