@@ -136,6 +136,8 @@ struct QueueState {
     /// Index of the merge group, if merged.
     group: Option<usize>,
     rr_last: Option<UserId>,
+    /// This queue's own index, as a one-element group.
+    me: [usize; 1],
     counters: QueueCounters,
     aht_ms: f64,
 }
@@ -224,10 +226,15 @@ impl Router {
                 qualified: Vec::new(),
                 group: None,
                 rr_last: None,
+                me: [0],
                 counters: QueueCounters::default(),
                 aht_ms: aht,
             })
-            .collect();
+            .collect::<Vec<QueueState>>();
+        let mut queues = queues;
+        for (i, q) in queues.iter_mut().enumerate() {
+            q.me = [i];
+        }
         Ok(Router {
             settings,
             queues,
@@ -723,10 +730,12 @@ impl Router {
     }
 
     fn ewt_ms(&self, q: usize, position: usize) -> i64 {
-        let staffed = self
-            .eligible_agents(q, &[])
-            .filter(|&a| self.agents[a].agent.state().is_staffed())
-            .count();
+        let mut staffed = 0usize;
+        self.for_each_eligible(q, &[], |a| {
+            if self.agents[a].agent.state().is_staffed() {
+                staffed += 1;
+            }
+        });
         let aht = self.queues[q].aht_ms;
         (position as f64 * aht / staffed.max(1) as f64) as i64
     }
@@ -756,92 +765,132 @@ impl Router {
     // ---------------------------------------------------------------- matching
 
     /// Queues whose agents may take calls of queue `q`: itself and its merge group.
-    fn group_of(&self, q: usize) -> Vec<usize> {
+    fn group_of(&self, q: usize) -> &[usize] {
         match self.queues[q]
             .group
-            .and_then(|g| self.groups.get(g).cloned().flatten())
+            .and_then(|g| self.groups.get(g))
+            .and_then(Option::as_deref)
         {
             Some(members) => members,
-            None => vec![q],
+            None => &self.queues[q].me,
         }
     }
 
-    /// Agents that may take a call of queue `q` widened to `extra`, without duplicates.
-    fn eligible_agents<'a>(
-        &'a self,
-        q: usize,
-        extra: &'a [usize],
-    ) -> impl Iterator<Item = usize> + 'a {
-        let mut queues = self.group_of(q);
+    /// Calls `f` once for every agent that may take a call of queue `q` widened to `extra`.
+    fn for_each_eligible(&self, q: usize, extra: &[usize], mut f: impl FnMut(usize)) {
+        let group = self.group_of(q);
+        if extra.is_empty() && group.len() == 1 {
+            for &a in &self.queues[group[0]].qualified {
+                f(a);
+            }
+            return;
+        }
+        let mut queues: Vec<usize> = group.to_vec();
         for &w in extra {
-            for g in self.group_of(w) {
+            for &g in self.group_of(w) {
                 if !queues.contains(&g) {
                     queues.push(g);
                 }
             }
         }
-        let single = queues.len() == 1;
-        let mut seen: Vec<usize> = Vec::new();
-        queues
-            .into_iter()
-            .flat_map(move |qq| self.queues[qq].qualified.iter().copied())
-            .filter(move |a| {
-                if single {
-                    return true;
+        let mut seen = vec![false; self.agents.len()];
+        for qq in queues {
+            for &a in &self.queues[qq].qualified {
+                if !seen[a] {
+                    seen[a] = true;
+                    f(a);
                 }
-                if seen.contains(a) {
-                    false
-                } else {
-                    seen.push(*a);
-                    true
-                }
-            })
+            }
+        }
     }
 
-    fn candidate(&self, a: usize, q: &QueueConfig) -> Candidate {
+    /// The strategy's view of agent `a` for a call of queue `cfg`; the costlier fields are
+    /// filled only for the strategies that use them.
+    fn candidate(&self, a: usize, cfg: &QueueConfig) -> Candidate {
         let e = &self.agents[a];
         Candidate {
             idx: a,
             id: e.id,
             idle_since: e.agent.idle_since(),
             calls_answered: e.agent.calls_answered(),
-            skill_score: score_for(&e.skills, q),
-            order_rank: q
-                .agent_order
-                .iter()
-                .position(|x| *x == e.id)
-                .unwrap_or(usize::MAX),
+            skill_score: if cfg.strategy == QueueStrategy::SkillWeighted {
+                score_for(&e.skills, cfg)
+            } else {
+                0
+            },
+            order_rank: if cfg.strategy == QueueStrategy::TopDown {
+                cfg.agent_order
+                    .iter()
+                    .position(|x| *x == e.id)
+                    .unwrap_or(usize::MAX)
+            } else {
+                0
+            },
+        }
+    }
+
+    /// The free agent(s) a waiting call should ring, by its queue's strategy.
+    fn choose(&self, c: &CallEntry) -> Vec<usize> {
+        let q = c.queue;
+        let cfg = &self.queues[q].cfg;
+        let ready = |a: usize| self.agents[a].agent.state() == AgentState::Ready;
+        match cfg.strategy {
+            QueueStrategy::RingAll => {
+                let mut all: Vec<Candidate> = Vec::new();
+                self.for_each_eligible(q, &c.widened, |a| {
+                    if ready(a) {
+                        all.push(self.candidate(a, cfg));
+                    }
+                });
+                all.sort_by(|x, y| strategy::compare(QueueStrategy::RingAll, x, y));
+                all.iter().map(|x| x.idx).collect()
+            }
+            QueueStrategy::RoundRobin => {
+                // the first agent by id after the one offered last, else the first by id
+                let last = self.queues[q].rr_last;
+                let (mut after, mut first): (Option<(UserId, usize)>, Option<(UserId, usize)>) =
+                    (None, None);
+                self.for_each_eligible(q, &c.widened, |a| {
+                    if !ready(a) {
+                        return;
+                    }
+                    let id = self.agents[a].id;
+                    if first.is_none_or(|(f, _)| id < f) {
+                        first = Some((id, a));
+                    }
+                    if last.is_none_or(|l| id > l) && after.is_none_or(|(f, _)| id < f) {
+                        after = Some((id, a));
+                    }
+                });
+                after.or(first).map(|(_, a)| vec![a]).unwrap_or_default()
+            }
+            strategy => {
+                let mut best: Option<Candidate> = None;
+                self.for_each_eligible(q, &c.widened, |a| {
+                    if ready(a) {
+                        let cand = self.candidate(a, cfg);
+                        if best
+                            .as_ref()
+                            .is_none_or(|b| strategy::compare(strategy, &cand, b).is_lt())
+                        {
+                            best = Some(cand);
+                        }
+                    }
+                });
+                best.map(|b| vec![b.idx]).unwrap_or_default()
+            }
         }
     }
 
     /// Offers a waiting call to the best free agent(s). Returns whether it was offered.
     fn offer_call(&mut self, now: Timestamp, call: InteractionId, out: &mut Vec<Action>) -> bool {
-        let Some(c) = self.calls.get(&call) else {
-            return false;
+        let chosen = match self.calls.get(&call) {
+            Some(c) if c.state == CallState::Waiting => self.choose(c),
+            _ => return false,
         };
-        if c.state != CallState::Waiting {
+        if chosen.is_empty() {
             return false;
         }
-        let q = c.queue;
-        let cfg = &self.queues[q].cfg;
-        let ready: Vec<Candidate> = self
-            .eligible_agents(q, &c.widened)
-            .filter(|&a| self.agents[a].agent.state() == AgentState::Ready)
-            .map(|a| self.candidate(a, cfg))
-            .collect();
-        if ready.is_empty() {
-            return false;
-        }
-        let chosen: Vec<usize> = if cfg.strategy == QueueStrategy::RingAll {
-            let mut all = ready;
-            all.sort_by(|a, b| strategy::compare(QueueStrategy::RingAll, a, b));
-            all.iter().map(|c| c.idx).collect()
-        } else {
-            match strategy::pick(cfg.strategy, &ready, self.queues[q].rr_last) {
-                Some(c) => vec![c.idx],
-                None => return false,
-            }
-        };
         for a in chosen {
             self.offer(now, call, a, out);
         }
@@ -906,7 +955,7 @@ impl Router {
         };
         let mut reachable: Vec<usize> = Vec::new();
         for &q in &self.agents[a].queues {
-            for g in self.group_of(q) {
+            for &g in self.group_of(q) {
                 if !reachable.contains(&g) {
                     reachable.push(g);
                 }
@@ -1292,18 +1341,24 @@ impl Router {
                     .sum::<usize>()
                     > *max as usize
             }
-            OverflowWhen::NoAgentsLoggedIn => self
-                .eligible_agents(q, &[])
-                .all(|a| self.agents[a].agent.state() == AgentState::LoggedOut),
+            OverflowWhen::NoAgentsLoggedIn => {
+                let mut any = false;
+                self.for_each_eligible(q, &[], |a| {
+                    any |= self.agents[a].agent.state() != AgentState::LoggedOut
+                });
+                !any
+            }
             OverflowWhen::AllAgentsNotReady => {
-                let mut logged_in = self
-                    .eligible_agents(q, &[])
-                    .filter(|&a| self.agents[a].agent.state() != AgentState::LoggedOut)
-                    .peekable();
-                logged_in.peek().is_some()
-                    && logged_in.all(|a| {
-                        matches!(self.agents[a].agent.state(), AgentState::NotReady { .. })
-                    })
+                let (mut logged_in, mut not_ready) = (0usize, 0usize);
+                self.for_each_eligible(q, &[], |a| match self.agents[a].agent.state() {
+                    AgentState::LoggedOut => {}
+                    AgentState::NotReady { .. } => {
+                        logged_in += 1;
+                        not_ready += 1;
+                    }
+                    _ => logged_in += 1,
+                });
+                logged_in > 0 && logged_in == not_ready
             }
         }
     }
