@@ -848,8 +848,8 @@ impl Router {
             QueueStrategy::RoundRobin => {
                 // the first agent by id after the one offered last, else the first by id
                 let last = self.queues[q].rr_last;
-                let (mut after, mut first): (Option<(UserId, usize)>, Option<(UserId, usize)>) =
-                    (None, None);
+                let mut after: Option<(UserId, usize)> = None;
+                let mut first: Option<(UserId, usize)> = None;
                 self.for_each_eligible(q, &c.widened, |a| {
                     if !ready(a) {
                         return;
