@@ -845,39 +845,14 @@ impl Router {
                 all.sort_by(|x, y| strategy::compare(QueueStrategy::RingAll, x, y));
                 all.iter().map(|x| x.idx).collect()
             }
-            QueueStrategy::RoundRobin => {
-                // the first agent by id after the one offered last, else the first by id
-                let last = self.queues[q].rr_last;
-                let mut after: Option<(UserId, usize)> = None;
-                let mut first: Option<(UserId, usize)> = None;
-                self.for_each_eligible(q, &c.widened, |a| {
-                    if !ready(a) {
-                        return;
-                    }
-                    let id = self.agents[a].id;
-                    if first.is_none_or(|(f, _)| id < f) {
-                        first = Some((id, a));
-                    }
-                    if last.is_none_or(|l| id > l) && after.is_none_or(|(f, _)| id < f) {
-                        after = Some((id, a));
-                    }
-                });
-                after.or(first).map(|(_, a)| vec![a]).unwrap_or_default()
-            }
             strategy => {
-                let mut best: Option<Candidate> = None;
+                let mut picker = strategy::Picker::new(strategy, self.queues[q].rr_last);
                 self.for_each_eligible(q, &c.widened, |a| {
                     if ready(a) {
-                        let cand = self.candidate(a, cfg);
-                        if best
-                            .as_ref()
-                            .is_none_or(|b| strategy::compare(strategy, &cand, b).is_lt())
-                        {
-                            best = Some(cand);
-                        }
+                        picker.consider(self.candidate(a, cfg));
                     }
                 });
-                best.map(|b| vec![b.idx]).unwrap_or_default()
+                picker.finish().map(|b| vec![b.idx]).unwrap_or_default()
             }
         }
     }

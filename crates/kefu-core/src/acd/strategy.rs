@@ -45,26 +45,65 @@ pub fn compare(strategy: QueueStrategy, a: &Candidate, b: &Candidate) -> Orderin
     }
 }
 
-/// The candidate to offer the call to. Round robin takes the first candidate (by id) after
-/// the one offered last (`rr_last`), wrapping around; the others take the best by [`compare`].
+/// Picks the agent for a call from a stream of free candidates, without collecting them.
+/// Round robin takes the first candidate (by id) after the one offered last (`rr_last`),
+/// wrapping around; the other strategies take the best by [`compare`].
+#[derive(Clone, Debug)]
+pub struct Picker {
+    strategy: QueueStrategy,
+    rr_last: Option<UserId>,
+    best: Option<Candidate>,
+    /// Round robin: the smallest id overall, for wrapping around.
+    first: Option<Candidate>,
+}
+
+impl Picker {
+    /// A picker for `strategy`; `rr_last` is the agent the queue offered to last.
+    pub fn new(strategy: QueueStrategy, rr_last: Option<UserId>) -> Self {
+        Picker {
+            strategy,
+            rr_last,
+            best: None,
+            first: None,
+        }
+    }
+
+    /// Considers one candidate.
+    pub fn consider(&mut self, c: Candidate) {
+        if self.strategy == QueueStrategy::RoundRobin {
+            if self.first.is_none_or(|f| c.id < f.id) {
+                self.first = Some(c);
+            }
+            if self.rr_last.is_none_or(|last| c.id > last) && self.best.is_none_or(|b| c.id < b.id)
+            {
+                self.best = Some(c);
+            }
+        } else if self
+            .best
+            .as_ref()
+            .is_none_or(|b| compare(self.strategy, &c, b).is_lt())
+        {
+            self.best = Some(c);
+        }
+    }
+
+    /// The chosen candidate, if any was considered.
+    pub fn finish(self) -> Option<Candidate> {
+        self.best.or(self.first)
+    }
+}
+
+/// The candidate to offer the call to (see [`Picker`]).
 pub fn pick(
     strategy: QueueStrategy,
     candidates: &[Candidate],
     rr_last: Option<UserId>,
 ) -> Option<Candidate> {
-    if strategy == QueueStrategy::RoundRobin {
-        let after = |c: &&Candidate| rr_last.is_none_or(|last| c.id > last);
-        return candidates
-            .iter()
-            .filter(after)
-            .min_by_key(|c| c.id)
-            .or_else(|| candidates.iter().min_by_key(|c| c.id))
-            .copied();
+    let mut p = Picker::new(strategy, rr_last);
+    for c in candidates {
+        p.consider(*c);
     }
-    candidates
-        .iter()
-        .min_by(|a, b| compare(strategy, a, b))
-        .copied()
+    p.finish()
 }
 
 #[cfg(test)]
