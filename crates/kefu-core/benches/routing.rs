@@ -27,10 +27,7 @@ const SKILLS: u128 = 30;
 struct Lcg(u64);
 impl Lcg {
     fn next(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
+        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
         (self.0 >> 33) % n
     }
 }
@@ -59,24 +56,14 @@ fn center() -> (Router, Lcg) {
             if c.strategy == kefu_core::org::QueueStrategy::RingAll {
                 c.strategy = kefu_core::org::QueueStrategy::LongestIdle;
             }
-            c.skills.push(SkillRequirement {
-                skill: skill(q % SKILLS),
-                min: Proficiency::new(3).unwrap(),
-            });
+            c.skills.push(SkillRequirement { skill: skill(q % SKILLS), min: Proficiency::new(3).unwrap() });
             if q % 4 == 0 {
-                c.skills.push(SkillRequirement {
-                    skill: skill((q + 7) % SKILLS),
-                    min: Proficiency::new(2).unwrap(),
-                });
+                c.skills.push(SkillRequirement { skill: skill((q + 7) % SKILLS), min: Proficiency::new(2).unwrap() });
             }
             c
         })
         .collect();
-    let settings = AcdSettings {
-        announce_every_ms: 0,
-        max_no_answer: 0,
-        ..AcdSettings::default()
-    };
+    let settings = AcdSettings { announce_every_ms: 0, max_no_answer: 0, ..AcdSettings::default() };
     let mut r = Router::new(settings, queues).unwrap();
     let t = Timestamp::from_millis(0);
     for a in 0..AGENTS {
@@ -87,19 +74,8 @@ fn center() -> (Router, Lcg) {
                 skills.push((s, Proficiency::new(3 + rng.next(8) as i64).unwrap()));
             }
         }
-        r.handle(
-            t,
-            Input::AgentLogin {
-                agent: agent(a),
-                skills,
-            },
-        )
-        .unwrap();
-        r.handle(
-            Timestamp::from_millis(a as i64),
-            Input::AgentReady { agent: agent(a) },
-        )
-        .unwrap();
+        r.handle(t, Input::AgentLogin { agent: agent(a), skills }).unwrap();
+        r.handle(Timestamp::from_millis(a as i64), Input::AgentReady { agent: agent(a) }).unwrap();
     }
     (r, rng)
 }
@@ -128,8 +104,7 @@ fn occupy_half(r: &mut Router, rng: &mut Lcg, next_call: &mut u128) {
         });
         match offered {
             Some(a) => {
-                r.handle(t, Input::CallAnswered { call: c, agent: a })
-                    .unwrap();
+                r.handle(t, Input::CallAnswered { call: c, agent: a }).unwrap();
                 talking += 1;
             }
             None => {
@@ -156,19 +131,13 @@ fn routing(c: &mut Criterion) {
             out.clear();
             r.handle_into(
                 now,
-                Input::CallQueued {
-                    call: c,
-                    queue: q,
-                    priority: Priority::NORMAL,
-                    customer: None,
-                },
+                Input::CallQueued { call: c, queue: q, priority: Priority::NORMAL, customer: None },
                 &mut out,
             )
             .unwrap();
             black_box(&out);
             out.clear();
-            r.handle_into(now, Input::CallAbandoned { call: c }, &mut out)
-                .unwrap();
+            r.handle_into(now, Input::CallAbandoned { call: c }, &mut out).unwrap();
         })
     });
 
@@ -197,8 +166,7 @@ fn routing(c: &mut Criterion) {
             _ => None,
         }) {
             Some(a) => {
-                r.handle(t, Input::CallAnswered { call: c, agent: a })
-                    .unwrap();
+                r.handle(t, Input::CallAnswered { call: c, agent: a }).unwrap();
                 talking += 1;
             }
             None if talking < AGENTS => {
@@ -213,12 +181,7 @@ fn routing(c: &mut Criterion) {
     // free one agent that is on a call, to use as the agent that frees up
     let freed = (0..AGENTS)
         .map(agent)
-        .find(|a| {
-            matches!(
-                r.agent(*a).map(|x| x.state()),
-                Some(AgentState::Talking { .. })
-            )
-        })
+        .find(|a| matches!(r.agent(*a).map(|x| x.state()), Some(AgentState::Talking { .. })))
         .unwrap();
     let busy_call = r.agent(freed).unwrap().state().call().unwrap();
     r.handle(t, Input::CallEnded { call: busy_call }).unwrap();
@@ -226,19 +189,16 @@ fn routing(c: &mut Criterion) {
     r.handle(now, Input::Tick).unwrap();
     // the Tick may already have handed it a call: decline it so it waits at the head again
     if let Some(AgentState::Reserved { call }) = r.agent(freed).map(|x| x.state()) {
-        r.handle(now, Input::CallRejected { call, agent: freed })
-            .unwrap();
+        r.handle(now, Input::CallRejected { call, agent: freed }).unwrap();
     }
     g.bench_function("agent_frees_up", |b| {
         b.iter(|| {
             out.clear();
-            r.handle_into(now, Input::AgentReady { agent: freed }, &mut out)
-                .unwrap();
+            r.handle_into(now, Input::AgentReady { agent: freed }, &mut out).unwrap();
             black_box(&out);
             if let Some(AgentState::Reserved { call }) = r.agent(freed).map(|x| x.state()) {
                 out.clear();
-                r.handle_into(now, Input::CallRejected { call, agent: freed }, &mut out)
-                    .unwrap();
+                r.handle_into(now, Input::CallRejected { call, agent: freed }, &mut out).unwrap();
             }
         })
     });

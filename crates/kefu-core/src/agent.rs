@@ -316,19 +316,13 @@ impl Agent {
     ) -> Result<Option<Transition>, InvalidTransition> {
         use AgentInput as I;
         use AgentState as S;
-        let invalid = InvalidTransition {
-            from: self.state.kind(),
-            input,
-        };
+        let invalid = InvalidTransition { from: self.state.kind(), input };
         let next = match (self.state, input) {
-            (S::LoggedOut, I::Login) => S::NotReady {
-                reason: NotReadyReason::Other,
-            },
+            (S::LoggedOut, I::Login) => S::NotReady { reason: NotReadyReason::Other },
             (S::Ready | S::NotReady { .. }, I::Logout) => S::LoggedOut,
-            (
-                S::Ready | S::NotReady { .. } | S::AfterCallWork { .. } | S::Reserved { .. },
-                I::ForceLogout,
-            ) => S::LoggedOut,
+            (S::Ready | S::NotReady { .. } | S::AfterCallWork { .. } | S::Reserved { .. }, I::ForceLogout) => {
+                S::LoggedOut
+            }
             (S::NotReady { .. }, I::SetReady) => S::Ready,
             (S::Ready, I::SetReady) => return Ok(None),
             (S::AfterCallWork { .. }, I::SetReady) => {
@@ -351,9 +345,7 @@ impl Agent {
             }
             (S::Reserved { .. }, I::NoAnswer) => {
                 self.consecutive_no_answers += 1;
-                S::NotReady {
-                    reason: NotReadyReason::NoAnswer,
-                }
+                S::NotReady { reason: NotReadyReason::NoAnswer }
             }
             (S::Reserved { .. }, I::OfferCancelled) => match self.pending_not_ready.take() {
                 Some(reason) => S::NotReady { reason },
@@ -363,10 +355,7 @@ impl Agent {
             (S::OnHold { call }, I::Unhold) => S::Talking { call },
             (S::Talking { call } | S::OnHold { call }, I::CallEnded) => {
                 if acw_ms > 0 {
-                    S::AfterCallWork {
-                        call,
-                        until: now.plus_millis(acw_ms),
-                    }
+                    S::AfterCallWork { call, until: now.plus_millis(acw_ms) }
                 } else {
                     self.after_acw()
                 }
@@ -397,11 +386,7 @@ impl Agent {
         }
         self.state = next;
         self.since = now;
-        Transition {
-            from,
-            to: next,
-            duration_ms,
-        }
+        Transition { from, to: next, duration_ms }
     }
 }
 
@@ -431,12 +416,7 @@ mod tests {
     fn a_whole_call_cycle_is_timed() {
         let mut a = Agent::new(t(0));
         a.handle(t(10), I::Login, ACW).unwrap();
-        assert_eq!(
-            a.state(),
-            S::NotReady {
-                reason: NotReadyReason::Other
-            }
-        );
+        assert_eq!(a.state(), S::NotReady { reason: NotReadyReason::Other });
         a.handle(t(20), I::SetReady, ACW).unwrap();
         assert_eq!(a.idle_since(), t(20));
         a.handle(t(50), I::Offer(call()), ACW).unwrap();
@@ -446,18 +426,8 @@ mod tests {
         let tr = a.handle(t(200), I::CallEnded, ACW).unwrap().unwrap();
         assert_eq!(tr.from, S::Talking { call: call() });
         assert_eq!(tr.duration_ms, 70_000);
-        assert_eq!(
-            a.state(),
-            S::AfterCallWork {
-                call: call(),
-                until: t(220)
-            }
-        );
-        assert_eq!(
-            a.handle(t(219), I::Tick, ACW).unwrap(),
-            None,
-            "ACW not over yet"
-        );
+        assert_eq!(a.state(), S::AfterCallWork { call: call(), until: t(220) });
+        assert_eq!(a.handle(t(219), I::Tick, ACW).unwrap(), None, "ACW not over yet");
         a.handle(t(220), I::Tick, ACW).unwrap();
         assert_eq!(a.state(), S::Ready);
         assert_eq!(a.idle_since(), t(220));
@@ -476,21 +446,12 @@ mod tests {
     #[test]
     fn not_ready_during_a_call_applies_after_acw() {
         let mut a = agent_in(S::Talking { call: call() });
-        assert_eq!(
-            a.handle(t(1), I::SetNotReady(NotReadyReason::Meal), ACW)
-                .unwrap(),
-            None
-        );
+        assert_eq!(a.handle(t(1), I::SetNotReady(NotReadyReason::Meal), ACW).unwrap(), None);
         assert_eq!(a.pending_not_ready(), Some(NotReadyReason::Meal));
         a.handle(t(2), I::CallEnded, ACW).unwrap();
         assert!(matches!(a.state(), S::AfterCallWork { .. }));
         a.handle(t(22), I::Tick, ACW).unwrap();
-        assert_eq!(
-            a.state(),
-            S::NotReady {
-                reason: NotReadyReason::Meal
-            }
-        );
+        assert_eq!(a.state(), S::NotReady { reason: NotReadyReason::Meal });
         assert_eq!(a.pending_not_ready(), None);
     }
 
@@ -500,35 +461,20 @@ mod tests {
         a.handle(t(1), I::CallEnded, 0).unwrap();
         assert_eq!(a.state(), S::Ready);
         let mut b = agent_in(S::Talking { call: call() });
-        b.handle(t(1), I::SetNotReady(NotReadyReason::Break), 0)
-            .unwrap();
+        b.handle(t(1), I::SetNotReady(NotReadyReason::Break), 0).unwrap();
         b.handle(t(2), I::CallEnded, 0).unwrap();
-        assert_eq!(
-            b.state(),
-            S::NotReady {
-                reason: NotReadyReason::Break
-            }
-        );
+        assert_eq!(b.state(), S::NotReady { reason: NotReadyReason::Break });
     }
 
     #[test]
     fn acw_can_end_early_either_way() {
-        let acw = S::AfterCallWork {
-            call: call(),
-            until: t(100),
-        };
+        let acw = S::AfterCallWork { call: call(), until: t(100) };
         let mut a = agent_in(acw);
         a.handle(t(5), I::SetReady, ACW).unwrap();
         assert_eq!(a.state(), S::Ready);
         let mut b = agent_in(acw);
-        b.handle(t(5), I::SetNotReady(NotReadyReason::Training), ACW)
-            .unwrap();
-        assert_eq!(
-            b.state(),
-            S::NotReady {
-                reason: NotReadyReason::Training
-            }
-        );
+        b.handle(t(5), I::SetNotReady(NotReadyReason::Training), ACW).unwrap();
+        assert_eq!(b.state(), S::NotReady { reason: NotReadyReason::Training });
     }
 
     #[test]
@@ -536,12 +482,7 @@ mod tests {
         let mut a = agent_in(S::Ready);
         a.handle(t(1), I::Offer(call()), ACW).unwrap();
         a.handle(t(16), I::NoAnswer, ACW).unwrap();
-        assert_eq!(
-            a.state(),
-            S::NotReady {
-                reason: NotReadyReason::NoAnswer
-            }
-        );
+        assert_eq!(a.state(), S::NotReady { reason: NotReadyReason::NoAnswer });
         assert_eq!(a.consecutive_no_answers(), 1);
         a.handle(t(17), I::SetReady, ACW).unwrap();
         a.handle(t(18), I::Offer(call()), ACW).unwrap();
@@ -555,15 +496,9 @@ mod tests {
         a.handle(t(1), I::OfferCancelled, ACW).unwrap();
         assert_eq!(a.state(), S::Ready);
         let mut b = agent_in(S::Reserved { call: call() });
-        b.handle(t(1), I::SetNotReady(NotReadyReason::Meeting), ACW)
-            .unwrap();
+        b.handle(t(1), I::SetNotReady(NotReadyReason::Meeting), ACW).unwrap();
         b.handle(t(2), I::OfferCancelled, ACW).unwrap();
-        assert_eq!(
-            b.state(),
-            S::NotReady {
-                reason: NotReadyReason::Meeting
-            }
-        );
+        assert_eq!(b.state(), S::NotReady { reason: NotReadyReason::Meeting });
     }
 
     #[test]
@@ -574,15 +509,9 @@ mod tests {
         for s in [S::Talking { call: call() }, S::OnHold { call: call() }] {
             let mut b = agent_in(s);
             assert!(b.handle(t(1), I::Logout, ACW).is_err());
-            assert!(
-                b.handle(t(1), I::ForceLogout, ACW).is_err(),
-                "never drops a live call"
-            );
+            assert!(b.handle(t(1), I::ForceLogout, ACW).is_err(), "never drops a live call");
         }
-        let mut c = agent_in(S::AfterCallWork {
-            call: call(),
-            until: t(9),
-        });
+        let mut c = agent_in(S::AfterCallWork { call: call(), until: t(9) });
         c.handle(t(1), I::ForceLogout, ACW).unwrap();
         assert_eq!(c.state(), S::LoggedOut);
     }
@@ -594,16 +523,11 @@ mod tests {
         let states = [
             S::LoggedOut,
             S::Ready,
-            S::NotReady {
-                reason: NotReadyReason::Break,
-            },
+            S::NotReady { reason: NotReadyReason::Break },
             S::Reserved { call: call() },
             S::Talking { call: call() },
             S::OnHold { call: call() },
-            S::AfterCallWork {
-                call: call(),
-                until: t(1000),
-            },
+            S::AfterCallWork { call: call(), until: t(1000) },
         ];
         let inputs = [
             I::Login,

@@ -127,14 +127,8 @@ mod tests {
     fn kind_names_round_trip_and_match_serde() {
         for k in EventKind::ALL {
             assert_eq!(k.as_str().parse::<EventKind>(), Ok(*k));
-            assert_eq!(
-                serde_json::to_string(k).unwrap(),
-                format!("\"{}\"", k.as_str())
-            );
+            assert_eq!(serde_json::to_string(k).unwrap(), format!("\"{}\"", k.as_str()));
         }
-        assert_eq!(
-            "call.nonsense".parse::<EventKind>(),
-            Err(UnknownEventKind("call.nonsense".into()))
-        );
+        assert_eq!("call.nonsense".parse::<EventKind>(), Err(UnknownEventKind("call.nonsense".into())));
     }
 }

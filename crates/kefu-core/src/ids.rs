@@ -108,9 +108,6 @@ mod tests {
     fn bad_id_names_its_kind_and_text() {
         let err = "not-a-uuid".parse::<QueueId>().unwrap_err();
         assert_eq!(err.kind, "queue");
-        assert_eq!(
-            err.to_string(),
-            "`not-a-uuid` is not a valid queue id (expected a UUID)"
-        );
+        assert_eq!(err.to_string(), "`not-a-uuid` is not a valid queue id (expected a UUID)");
     }
 }

@@ -126,12 +126,7 @@ pub struct ServiceTargets {
 
 impl Default for ServiceTargets {
     fn default() -> Self {
-        Self {
-            service_level_secs: 20,
-            service_level_pct: 80.0,
-            asa_secs: 20,
-            max_abandon_pct: 5.0,
-        }
+        Self { service_level_secs: 20, service_level_pct: 80.0, asa_secs: 20, max_abandon_pct: 5.0 }
     }
 }
 
@@ -142,10 +137,7 @@ impl ServiceTargets {
         if self.service_level_secs == 0 {
             out.push("service_level_secs must be at least 1".to_owned());
         }
-        for (name, v) in [
-            ("service_level_pct", self.service_level_pct),
-            ("max_abandon_pct", self.max_abandon_pct),
-        ] {
+        for (name, v) in [("service_level_pct", self.service_level_pct), ("max_abandon_pct", self.max_abandon_pct)] {
             if !(0.0..=100.0).contains(&v) {
                 out.push(format!("{name} must be between 0 and 100, got {v}"));
             }
@@ -172,22 +164,14 @@ mod tests {
     fn strategy_names_round_trip() {
         for s in QueueStrategy::ALL {
             assert_eq!(s.as_str().parse::<QueueStrategy>(), Ok(s));
-            assert_eq!(
-                serde_json::to_string(&s).unwrap(),
-                format!("\"{}\"", s.as_str())
-            );
+            assert_eq!(serde_json::to_string(&s).unwrap(), format!("\"{}\"", s.as_str()));
         }
         assert_eq!(QueueStrategy::default(), QueueStrategy::LongestIdle);
     }
 
     #[test]
     fn targets_report_every_problem() {
-        let t = ServiceTargets {
-            service_level_secs: 0,
-            service_level_pct: 120.0,
-            asa_secs: 20,
-            max_abandon_pct: -1.0,
-        };
+        let t = ServiceTargets { service_level_secs: 0, service_level_pct: 120.0, asa_secs: 20, max_abandon_pct: -1.0 };
         assert_eq!(t.problems().len(), 3);
         assert!(ServiceTargets::default().problems().is_empty());
     }

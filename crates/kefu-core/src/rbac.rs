@@ -24,13 +24,7 @@ pub enum Role {
 
 impl Role {
     /// Every role, from least to most privileged.
-    pub const ALL: [Role; 5] = [
-        Role::Agent,
-        Role::TeamLead,
-        Role::Qa,
-        Role::Supervisor,
-        Role::Admin,
-    ];
+    pub const ALL: [Role; 5] = [Role::Agent, Role::TeamLead, Role::Qa, Role::Supervisor, Role::Admin];
 
     /// The stable snake_case name used in the API, the database and configuration.
     pub const fn as_str(self) -> &'static str {
@@ -45,10 +39,7 @@ impl Role {
 
     /// Whether this role holds `permission`, according to [`PERMISSIONS`].
     pub fn allows(self, permission: Permission) -> bool {
-        PERMISSIONS
-            .iter()
-            .find(|(p, _)| *p == permission)
-            .is_some_and(|(_, roles)| roles.contains(&self))
+        PERMISSIONS.iter().find(|(p, _)| *p == permission).is_some_and(|(_, roles)| roles.contains(&self))
     }
 }
 
@@ -67,10 +58,7 @@ impl FromStr for Role {
     type Err = UnknownRole;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| UnknownRole(s.chars().take(32).collect()))
+        Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| UnknownRole(s.chars().take(32).collect()))
     }
 }
 
@@ -112,15 +100,9 @@ use Role::{Admin, Agent, Qa, Supervisor, TeamLead};
 /// Reading the configuration is open to every role because agents pick queues and skills
 /// (transfers, their own memberships); changing anything is for administrators.
 pub const PERMISSIONS: &[(Permission, &[Role])] = &[
-    (
-        Permission::DirectoryRead,
-        &[TeamLead, Qa, Supervisor, Admin],
-    ),
+    (Permission::DirectoryRead, &[TeamLead, Qa, Supervisor, Admin]),
     (Permission::UsersManage, &[Admin]),
-    (
-        Permission::ConfigRead,
-        &[Agent, TeamLead, Qa, Supervisor, Admin],
-    ),
+    (Permission::ConfigRead, &[Agent, TeamLead, Qa, Supervisor, Admin]),
     (Permission::ConfigManage, &[Admin]),
     (Permission::EventLogRead, &[Supervisor, Admin]),
     (Permission::AuditRead, &[Admin]),
@@ -155,10 +137,7 @@ mod tests {
     fn role_names_round_trip() {
         for r in Role::ALL {
             assert_eq!(r.as_str().parse::<Role>(), Ok(r));
-            assert_eq!(
-                serde_json::to_string(&r).unwrap(),
-                format!("\"{}\"", r.as_str())
-            );
+            assert_eq!(serde_json::to_string(&r).unwrap(), format!("\"{}\"", r.as_str()));
         }
         assert!("root".parse::<Role>().is_err());
     }

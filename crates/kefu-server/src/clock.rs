@@ -15,9 +15,7 @@ pub struct Clock {
 impl Clock {
     /// The current time.
     pub fn now(&self) -> Timestamp {
-        let wall = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64);
+        let wall = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
         Timestamp::from_millis(wall + self.offset_ms.load(Ordering::Relaxed))
     }
 

@@ -7,40 +7,21 @@ use crate::clock::Clock;
 use kefu_core::org::{Proficiency, QueueStrategy, ServiceTargets};
 use kefu_core::{Role, SkillId, TeamId};
 use kefu_store::{
-    NewQueue, NewSkill, NewTeam, NewUser, PageRequest, QueueSkill, Store, StoreError, UserPatch,
-    UserSkill,
+    NewQueue, NewSkill, NewTeam, NewUser, PageRequest, QueueSkill, Store, StoreError, UserPatch, UserSkill,
 };
 
 /// The demo's accounts, in the order they are printed: (username, display name, role).
 pub fn accounts() -> Vec<(String, String, Role)> {
-    const AGENT_NAMES: [&str; 10] = [
-        "王芳", "李娜", "张伟", "刘洋", "陈静", "杨帆", "赵磊", "黄敏", "周杰", "吴婷",
-    ];
+    const AGENT_NAMES: [&str; 10] = ["王芳", "李娜", "张伟", "刘洋", "陈静", "杨帆", "赵磊", "黄敏", "周杰", "吴婷"];
     let mut out: Vec<(String, String, Role)> = AGENT_NAMES
         .iter()
         .enumerate()
         .map(|(i, name)| (format!("{}", 1001 + i), (*name).to_owned(), Role::Agent))
         .collect();
-    out.push((
-        "lead1".into(),
-        "班长 一组 (Team lead 1)".into(),
-        Role::TeamLead,
-    ));
-    out.push((
-        "lead2".into(),
-        "班长 二组 (Team lead 2)".into(),
-        Role::TeamLead,
-    ));
-    out.push((
-        "super".into(),
-        "值班主管 (Supervisor)".into(),
-        Role::Supervisor,
-    ));
-    out.push((
-        "admin".into(),
-        "系统管理员 (Administrator)".into(),
-        Role::Admin,
-    ));
+    out.push(("lead1".into(), "班长 一组 (Team lead 1)".into(), Role::TeamLead));
+    out.push(("lead2".into(), "班长 二组 (Team lead 2)".into(), Role::TeamLead));
+    out.push(("super".into(), "值班主管 (Supervisor)".into(), Role::Supervisor));
+    out.push(("admin".into(), "系统管理员 (Administrator)".into(), Role::Admin));
     out
 }
 
@@ -65,22 +46,12 @@ pub async fn seed(store: &Store, clock: &Clock, demo_password: &str) -> anyhow::
     for (name, desc) in SKILLS {
         skills.push(find_or_create_skill(store, name, desc, now).await?);
     }
-    let existing_queues = store
-        .list_queues(&PageRequest {
-            limit: Some(500),
-            cursor: None,
-        })
-        .await?
-        .items;
+    let existing_queues = store.list_queues(&PageRequest { limit: Some(500), cursor: None }).await?.items;
     for (i, (name, desc)) in SKILLS.iter().enumerate() {
         if existing_queues.iter().any(|q| q.name == *name) {
             continue;
         }
-        let strategy = if *name == "vip" {
-            QueueStrategy::SkillWeighted
-        } else {
-            QueueStrategy::LongestIdle
-        };
+        let strategy = if *name == "vip" { QueueStrategy::SkillWeighted } else { QueueStrategy::LongestIdle };
         let min = if *name == "vip" { 7 } else { 1 };
         store
             .create_queue(
@@ -89,10 +60,7 @@ pub async fn seed(store: &Store, clock: &Clock, demo_password: &str) -> anyhow::
                     description: (*desc).to_owned(),
                     strategy,
                     targets: ServiceTargets::default(),
-                    skills: vec![QueueSkill {
-                        skill_id: skills[i],
-                        min_proficiency: Proficiency::new(min)?,
-                    }],
+                    skills: vec![QueueSkill { skill_id: skills[i], min_proficiency: Proficiency::new(min)? }],
                 },
                 now,
             )
@@ -104,19 +72,13 @@ pub async fn seed(store: &Store, clock: &Clock, demo_password: &str) -> anyhow::
         // Agents: everyone does product questions; odd ones complaints, even ones after-sales,
         // the first three also VIP; proficiency varies so skill-weighted routing has choices.
         let agent_skills = if is_agent {
-            let mut s = vec![UserSkill {
-                skill_id: skills[1],
-                proficiency: Proficiency::new(5 + (i % 5) as i64)?,
-            }];
+            let mut s = vec![UserSkill { skill_id: skills[1], proficiency: Proficiency::new(5 + (i % 5) as i64)? }];
             s.push(UserSkill {
                 skill_id: if i % 2 == 0 { skills[0] } else { skills[2] },
                 proficiency: Proficiency::new(3 + (i % 7) as i64)?,
             });
             if i < 3 {
-                s.push(UserSkill {
-                    skill_id: skills[3],
-                    proficiency: Proficiency::new(9 - i as i64)?,
-                });
+                s.push(UserSkill { skill_id: skills[3], proficiency: Proficiency::new(9 - i as i64)? });
             }
             s
         } else {
@@ -131,11 +93,7 @@ pub async fn seed(store: &Store, clock: &Clock, demo_password: &str) -> anyhow::
         let extension = is_agent.then(|| username.clone());
         match store.user_by_username(&username).await {
             Ok(existing) => {
-                let patch = UserPatch {
-                    password_hash: Some(hash.clone()),
-                    enabled: Some(true),
-                    ..Default::default()
-                };
+                let patch = UserPatch { password_hash: Some(hash.clone()), enabled: Some(true), ..Default::default() };
                 store.update_user(existing.id, &patch, now).await?;
             }
             Err(StoreError::NotFound { .. }) => {
@@ -156,30 +114,12 @@ pub async fn seed(store: &Store, clock: &Clock, demo_password: &str) -> anyhow::
     Ok(())
 }
 
-async fn find_or_create_team(
-    store: &Store,
-    name: &str,
-    now: kefu_core::Timestamp,
-) -> anyhow::Result<TeamId> {
-    let all = store
-        .list_teams(&PageRequest {
-            limit: Some(500),
-            cursor: None,
-        })
-        .await?
-        .items;
+async fn find_or_create_team(store: &Store, name: &str, now: kefu_core::Timestamp) -> anyhow::Result<TeamId> {
+    let all = store.list_teams(&PageRequest { limit: Some(500), cursor: None }).await?.items;
     if let Some(t) = all.iter().find(|t| t.name == name) {
         return Ok(t.id);
     }
-    Ok(store
-        .create_team(
-            &NewTeam {
-                name: name.to_owned(),
-            },
-            now,
-        )
-        .await?
-        .id)
+    Ok(store.create_team(&NewTeam { name: name.to_owned() }, now).await?.id)
 }
 
 async fn find_or_create_skill(
@@ -188,24 +128,9 @@ async fn find_or_create_skill(
     desc: &str,
     now: kefu_core::Timestamp,
 ) -> anyhow::Result<SkillId> {
-    let all = store
-        .list_skills(&PageRequest {
-            limit: Some(500),
-            cursor: None,
-        })
-        .await?
-        .items;
+    let all = store.list_skills(&PageRequest { limit: Some(500), cursor: None }).await?.items;
     if let Some(s) = all.iter().find(|s| s.name == name) {
         return Ok(s.id);
     }
-    Ok(store
-        .create_skill(
-            &NewSkill {
-                name: name.to_owned(),
-                description: desc.to_owned(),
-            },
-            now,
-        )
-        .await?
-        .id)
+    Ok(store.create_skill(&NewSkill { name: name.to_owned(), description: desc.to_owned() }, now).await?.id)
 }

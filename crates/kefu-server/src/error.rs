@@ -98,11 +98,7 @@ pub struct ErrorDetail {
 impl ApiError {
     /// An error with a code and message.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError {
-            code,
-            message: message.into(),
-            retry_after_secs: None,
-        }
+        ApiError { code, message: message.into(), retry_after_secs: None }
     }
 
     /// 400.
@@ -130,10 +126,7 @@ impl ApiError {
         let reference = kefu_store::new_uuid().simple().to_string();
         let reference = &reference[reference.len() - 12..];
         tracing::error!(reference, error = %cause, "internal error");
-        Self::new(
-            ErrorCode::Internal,
-            format!("internal error (reference {reference})"),
-        )
+        Self::new(ErrorCode::Internal, format!("internal error (reference {reference})"))
     }
 }
 
@@ -145,10 +138,7 @@ impl From<StoreError> for ApiError {
             StoreError::Invalid(m) => ApiError::validation(m),
             e if e.is_unavailable() => {
                 tracing::error!(error = %e, "database unavailable");
-                ApiError::new(
-                    ErrorCode::Unavailable,
-                    "the database is not available; try again shortly",
-                )
+                ApiError::new(ErrorCode::Unavailable, "the database is not available; try again shortly")
             }
             other => ApiError::internal(&other),
         }
@@ -158,18 +148,12 @@ impl From<StoreError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.code.status();
-        let body = ErrorBody {
-            error: ErrorDetail {
-                code: self.code,
-                message: self.message,
-            },
-        };
+        let body = ErrorBody { error: ErrorDetail { code: self.code, message: self.message } };
         let mut resp = (status, axum::Json(body)).into_response();
         if let Some(secs) = self.retry_after_secs
             && let Ok(v) = HeaderValue::from_str(&secs.to_string())
         {
-            resp.headers_mut()
-                .insert(axum::http::header::RETRY_AFTER, v);
+            resp.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
         }
         resp
     }

@@ -35,23 +35,16 @@ where
 
 fn json_rejection(r: JsonRejection) -> ApiError {
     match r {
-        JsonRejection::JsonDataError(e) => {
-            ApiError::validation(format!("invalid request body: {}", inner_message(&e)))
+        JsonRejection::JsonDataError(e) => ApiError::validation(format!("invalid request body: {}", inner_message(&e))),
+        JsonRejection::JsonSyntaxError(e) => {
+            ApiError::bad_request(format!("request body is not valid JSON: {}", inner_message(&e)))
         }
-        JsonRejection::JsonSyntaxError(e) => ApiError::bad_request(format!(
-            "request body is not valid JSON: {}",
-            inner_message(&e)
-        )),
-        JsonRejection::MissingJsonContentType(_) => ApiError::new(
-            ErrorCode::UnsupportedMediaType,
-            "expected a body with `Content-Type: application/json`",
-        ),
+        JsonRejection::MissingJsonContentType(_) => {
+            ApiError::new(ErrorCode::UnsupportedMediaType, "expected a body with `Content-Type: application/json`")
+        }
         JsonRejection::BytesRejection(e) => {
             if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    ErrorCode::PayloadTooLarge,
-                    "request body is larger than the server accepts",
-                )
+                ApiError::new(ErrorCode::PayloadTooLarge, "request body is larger than the server accepts")
             } else {
                 ApiError::bad_request(format!("could not read the request body: {e}"))
             }
@@ -82,9 +75,9 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(v)) => Ok(Query(v)),
-            Err(QueryRejection::FailedToDeserializeQueryString(e)) => Err(ApiError::bad_request(
-                format!("invalid query string: {}", inner_message(&e)),
-            )),
+            Err(QueryRejection::FailedToDeserializeQueryString(e)) => {
+                Err(ApiError::bad_request(format!("invalid query string: {}", inner_message(&e))))
+            }
             Err(other) => Err(ApiError::bad_request(other.body_text())),
         }
     }
@@ -102,13 +95,10 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let axum::extract::Path(text) =
-            axum::extract::Path::<String>::from_request_parts(parts, state)
-                .await
-                .map_err(|e| ApiError::bad_request(e.body_text()))?;
-        text.parse()
-            .map(PathId)
-            .map_err(|e: T::Err| ApiError::bad_request(e.to_string()))
+        let axum::extract::Path(text) = axum::extract::Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::bad_request(e.body_text()))?;
+        text.parse().map(PathId).map_err(|e: T::Err| ApiError::bad_request(e.to_string()))
     }
 }
 
@@ -126,9 +116,6 @@ pub struct Paging {
 impl Paging {
     /// The storage page request.
     pub fn request(self) -> kefu_store::PageRequest {
-        kefu_store::PageRequest {
-            limit: self.limit,
-            cursor: self.cursor,
-        }
+        kefu_store::PageRequest { limit: self.limit, cursor: self.cursor }
     }
 }

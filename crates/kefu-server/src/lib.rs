@@ -51,23 +51,14 @@ pub async fn build(settings: Settings) -> anyhow::Result<App> {
 }
 
 /// Like [`build`], with an already-open, migrated store and a given clock (tests).
-pub async fn build_with_store(
-    settings: Settings,
-    store: Store,
-    clock: Clock,
-) -> anyhow::Result<App> {
+pub async fn build_with_store(settings: Settings, store: Store, clock: Clock) -> anyhow::Result<App> {
     let listener = tokio::net::TcpListener::bind(settings.http)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.http))?;
     let http_addr = listener.local_addr()?;
     let state = AppState::new(store, settings, clock);
     let (shutdown_tx, _) = watch::channel(false);
-    Ok(App {
-        http_addr,
-        listener,
-        state,
-        shutdown_tx,
-    })
+    Ok(App { http_addr, listener, state, shutdown_tx })
 }
 
 impl App {
@@ -109,12 +100,9 @@ impl App {
             tracing::info!("shutting down: finishing in-flight requests");
         };
         tracing::info!(addr = %self.http_addr, "http listening");
-        axum::serve(
-            self.listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(stop)
-        .await?;
+        axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(stop)
+            .await?;
         self.state.store.close().await;
         tracing::info!("stopped");
         Ok(())
@@ -157,21 +145,12 @@ fn router(state: AppState) -> axum::Router {
 async fn observe(req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = req.method().as_str().to_owned();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("(unmatched)", MatchedPath::as_str)
-        .to_owned();
+    let route = req.extensions().get::<MatchedPath>().map_or("(unmatched)", MatchedPath::as_str).to_owned();
     let state = req.extensions().get::<AppState>().cloned();
     let resp = next.run(req).await;
     let elapsed = start.elapsed();
     if let Some(state) = state {
-        state.metrics.observe(
-            &method,
-            &route,
-            resp.status().as_u16(),
-            elapsed.as_secs_f64(),
-        );
+        state.metrics.observe(&method, &route, resp.status().as_u16(), elapsed.as_secs_f64());
     }
     tracing::debug!(%method, %route, status = resp.status().as_u16(), micros = elapsed.as_micros() as u64, "request");
     resp

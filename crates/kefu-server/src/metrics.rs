@@ -24,9 +24,7 @@ struct RouteLabels {
 
 fn latency_histogram() -> Histogram {
     // 0.5 ms … ~4 s
-    Histogram::new([
-        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
-    ])
+    Histogram::new([0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0])
 }
 
 /// The app's metrics.
@@ -41,24 +39,10 @@ impl Default for Metrics {
     fn default() -> Self {
         let mut registry = Registry::with_prefix("kefu");
         let requests = Family::<RequestLabels, Counter>::default();
-        let latency = Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(
-            latency_histogram,
-        );
-        registry.register(
-            "http_requests",
-            "HTTP requests handled, by route and status",
-            requests.clone(),
-        );
-        registry.register(
-            "http_request_duration_seconds",
-            "HTTP request latency, by route",
-            latency.clone(),
-        );
-        Metrics {
-            registry: Arc::new(registry),
-            requests,
-            latency,
-        }
+        let latency = Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
+        registry.register("http_requests", "HTTP requests handled, by route and status", requests.clone());
+        registry.register("http_request_duration_seconds", "HTTP request latency, by route", latency.clone());
+        Metrics { registry: Arc::new(registry), requests, latency }
     }
 }
 
@@ -66,19 +50,8 @@ impl Metrics {
     /// Counts one request and its latency. `route` is the matched route template, never the
     /// raw path, so ids do not explode the label space.
     pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
-        self.requests
-            .get_or_create(&RequestLabels {
-                method: method.into(),
-                route: route.into(),
-                status,
-            })
-            .inc();
-        self.latency
-            .get_or_create(&RouteLabels {
-                method: method.into(),
-                route: route.into(),
-            })
-            .observe(seconds);
+        self.requests.get_or_create(&RequestLabels { method: method.into(), route: route.into(), status }).inc();
+        self.latency.get_or_create(&RouteLabels { method: method.into(), route: route.into() }).observe(seconds);
     }
 
     /// The Prometheus text exposition.

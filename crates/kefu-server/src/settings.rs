@@ -71,9 +71,7 @@ impl Field {
 }
 
 fn parse_num<T: std::str::FromStr>(text: &str, what: &str) -> Result<T, String> {
-    text.trim()
-        .parse()
-        .map_err(|_| format!("expected {what}, got `{text}`"))
+    text.trim().parse().map_err(|_| format!("expected {what}, got `{text}`"))
 }
 
 fn positive<T: std::str::FromStr + PartialOrd + Default>(text: &str) -> Result<T, String> {
@@ -107,10 +105,7 @@ pub const FIELDS: &[Field] = &[
                 s.database_url = None;
                 return Ok(());
             }
-            if !(v.starts_with("postgres://")
-                || v.starts_with("postgresql://")
-                || v.starts_with("sqlite:"))
-            {
+            if !(v.starts_with("postgres://") || v.starts_with("postgresql://") || v.starts_with("sqlite:")) {
                 return Err(format!(
                     "unsupported scheme `{}` (use postgres://… or leave empty for SQLite)",
                     v.split(':').next().unwrap_or_default()
@@ -119,21 +114,13 @@ pub const FIELDS: &[Field] = &[
             s.database_url = Some(v.to_owned());
             Ok(())
         },
-        show: |s| {
-            s.database_url
-                .as_deref()
-                .map(redact_url)
-                .unwrap_or_else(|| "(SQLite in data_dir)".into())
-        },
+        show: |s| s.database_url.as_deref().map(redact_url).unwrap_or_else(|| "(SQLite in data_dir)".into()),
     },
     Field {
         key: "http",
         doc: "Address for the HTTP API and web UI, e.g. 127.0.0.1:8080 (port 0 picks a free port).",
         set: |s, v| {
-            s.http = v
-                .trim()
-                .parse()
-                .map_err(|_| format!("expected an address like 127.0.0.1:8080, got `{v}`"))?;
+            s.http = v.trim().parse().map_err(|_| format!("expected an address like 127.0.0.1:8080, got `{v}`"))?;
             Ok(())
         },
         show: |s| s.http.to_string(),
@@ -253,11 +240,7 @@ pub struct Sources {
 impl Sources {
     /// The process environment, `--config` if given, and the given overrides.
     pub fn from_process(config_file: Option<PathBuf>, overrides: Vec<(String, String)>) -> Self {
-        Sources {
-            config_file,
-            env: std::env::vars().collect(),
-            overrides,
-        }
+        Sources { config_file, env: std::env::vars().collect(), overrides }
     }
 }
 
@@ -270,11 +253,7 @@ impl Settings {
         let mut s = Settings::default();
         let mut problems = Vec::new();
 
-        let env_config = sources
-            .env
-            .iter()
-            .find(|(k, _)| k == "KEFU_CONFIG")
-            .map(|(_, v)| PathBuf::from(v));
+        let env_config = sources.env.iter().find(|(k, _)| k == "KEFU_CONFIG").map(|(_, v)| PathBuf::from(v));
         let (file, required) = match (&sources.config_file, env_config) {
             (Some(f), _) => (Some(f.clone()), true),
             (None, Some(f)) => (Some(f), true),
@@ -296,21 +275,10 @@ impl Settings {
         }
 
         for (key, value) in &sources.overrides {
-            apply(
-                &mut s,
-                "command line",
-                &format!("--{}", key.replace('_', "-")),
-                key,
-                value,
-                &mut problems,
-            );
+            apply(&mut s, "command line", &format!("--{}", key.replace('_', "-")), key, value, &mut problems);
         }
 
-        if problems.is_empty() {
-            Ok(s)
-        } else {
-            Err(problems)
-        }
+        if problems.is_empty() { Ok(s) } else { Err(problems) }
     }
 
     /// Checks beyond parsing: that the data directory can be created and written.
@@ -349,14 +317,7 @@ impl Settings {
     }
 }
 
-fn apply(
-    s: &mut Settings,
-    source: &str,
-    shown_key: &str,
-    key: &str,
-    value: &str,
-    problems: &mut Vec<Problem>,
-) {
+fn apply(s: &mut Settings, source: &str, shown_key: &str, key: &str, value: &str, problems: &mut Vec<Problem>) {
     match FIELDS.iter().find(|f| f.key == key) {
         None => problems.push(Problem {
             source: source.into(),
@@ -365,11 +326,7 @@ fn apply(
         }),
         Some(field) => {
             if let Err(message) = (field.set)(s, value) {
-                problems.push(Problem {
-                    source: source.into(),
-                    key: shown_key.into(),
-                    message,
-                });
+                problems.push(Problem { source: source.into(), key: shown_key.into(), message });
             }
         }
     }
@@ -381,11 +338,7 @@ fn load_file(s: &mut Settings, path: &Path, required: bool, problems: &mut Vec<P
         Ok(t) => t,
         Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => return,
         Err(e) => {
-            problems.push(Problem {
-                source,
-                key: "(file)".into(),
-                message: format!("cannot read: {e}"),
-            });
+            problems.push(Problem { source, key: "(file)".into(), message: format!("cannot read: {e}") });
             return;
         }
     };
@@ -420,10 +373,7 @@ fn load_file(s: &mut Settings, path: &Path, required: bool, problems: &mut Vec<P
 }
 
 fn suggestion(key: &str) -> String {
-    let best = FIELDS
-        .iter()
-        .map(|f| (edit_distance(key, f.key), f.key))
-        .min_by_key(|(d, _)| *d);
+    let best = FIELDS.iter().map(|f| (edit_distance(key, f.key), f.key)).min_by_key(|(d, _)| *d);
     match best {
         Some((d, k)) if d <= 3 => format!(" (did you mean `{k}`?)"),
         _ => String::new(),
@@ -462,12 +412,7 @@ pub fn redact_url(url: &str) -> String {
     };
     let creds = &rest[..at];
     match creds.find(':') {
-        Some(colon) => format!(
-            "{}{}:***{}",
-            &url[..scheme_end],
-            &creds[..colon],
-            &rest[at..]
-        ),
+        Some(colon) => format!("{}{}:***{}", &url[..scheme_end], &creds[..colon], &rest[at..]),
         None => url.to_owned(),
     }
 }
@@ -476,11 +421,7 @@ pub fn redact_url(url: &str) -> String {
 mod tests {
     use super::*;
 
-    fn src(
-        file: Option<&str>,
-        env: &[(&str, &str)],
-        cli: &[(&str, &str)],
-    ) -> (Sources, Option<tempfile::TempDir>) {
+    fn src(file: Option<&str>, env: &[(&str, &str)], cli: &[(&str, &str)]) -> (Sources, Option<tempfile::TempDir>) {
         let dir = file.map(|text| {
             let d = tempfile::tempdir().unwrap();
             std::fs::write(d.path().join("kefu.toml"), text).unwrap();
@@ -488,14 +429,8 @@ mod tests {
         });
         let sources = Sources {
             config_file: dir.as_ref().map(|d| d.path().join("kefu.toml")),
-            env: env
-                .iter()
-                .map(|(k, v)| ((*k).into(), (*v).into()))
-                .collect(),
-            overrides: cli
-                .iter()
-                .map(|(k, v)| ((*k).into(), (*v).into()))
-                .collect(),
+            env: env.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect(),
+            overrides: cli.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect(),
         };
         (sources, dir)
     }
@@ -504,11 +439,7 @@ mod tests {
     fn layers_apply_in_order_file_env_cli() {
         let (s, _d) = src(
             Some("http = \"127.0.0.1:9000\"\ntoken_ttl_secs = 60\nlog = \"debug\"\n"),
-            &[
-                ("KEFU_TOKEN_TTL_SECS", "120"),
-                ("KEFU_LOG", "warn"),
-                ("PATH", "/bin"),
-            ],
+            &[("KEFU_TOKEN_TTL_SECS", "120"), ("KEFU_LOG", "warn"), ("PATH", "/bin")],
             &[("log", "error")],
         );
         let s = Settings::load(&s).unwrap();
@@ -528,50 +459,23 @@ mod tests {
         let problems = Settings::load(&s).unwrap_err();
         let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
         assert_eq!(problems.len(), 6, "{text:#?}");
+        assert!(text.iter().any(|p| p.contains("htp: unknown setting (did you mean `http`?)")), "{text:#?}");
+        assert!(text.iter().any(|p| p.contains("token_ttl_secs: expected a positive whole number")), "{text:#?}");
+        assert!(text.iter().any(|p| p.contains("section: expected a plain value, got a table")), "{text:#?}");
+        assert!(text.iter().any(|p| p.contains("environment: KEFU_HTTP: expected an address")), "{text:#?}");
+        assert!(text.iter().any(|p| p.contains("environment: KEFU_BOGUS: unknown setting")), "{text:#?}");
         assert!(
-            text.iter()
-                .any(|p| p.contains("htp: unknown setting (did you mean `http`?)")),
-            "{text:#?}"
-        );
-        assert!(
-            text.iter()
-                .any(|p| p.contains("token_ttl_secs: expected a positive whole number")),
-            "{text:#?}"
-        );
-        assert!(
-            text.iter()
-                .any(|p| p.contains("section: expected a plain value, got a table")),
-            "{text:#?}"
-        );
-        assert!(
-            text.iter()
-                .any(|p| p.contains("environment: KEFU_HTTP: expected an address")),
-            "{text:#?}"
-        );
-        assert!(
-            text.iter()
-                .any(|p| p.contains("environment: KEFU_BOGUS: unknown setting")),
-            "{text:#?}"
-        );
-        assert!(
-            text.iter()
-                .any(|p| p.contains("command line: --database-url: unsupported scheme `mysql`")),
+            text.iter().any(|p| p.contains("command line: --database-url: unsupported scheme `mysql`")),
             "{text:#?}"
         );
     }
 
     #[test]
     fn explicit_config_file_must_exist_but_default_may_not() {
-        let s = Sources {
-            config_file: Some("/nonexistent/kefu.toml".into()),
-            ..Default::default()
-        };
+        let s = Sources { config_file: Some("/nonexistent/kefu.toml".into()), ..Default::default() };
         let p = Settings::load(&s).unwrap_err();
         assert!(p[0].message.starts_with("cannot read"), "{p:?}");
-        assert!(
-            Settings::load(&Sources::default()).is_ok()
-                || std::path::Path::new(DEFAULT_CONFIG_FILE).exists()
-        );
+        assert!(Settings::load(&Sources::default()).is_ok() || std::path::Path::new(DEFAULT_CONFIG_FILE).exists());
     }
 
     #[test]
@@ -597,10 +501,7 @@ mod tests {
 
     #[test]
     fn passwords_in_urls_are_redacted() {
-        assert_eq!(
-            redact_url("postgres://kefu:s3cret@db:5432/kefu"),
-            "postgres://kefu:***@db:5432/kefu"
-        );
+        assert_eq!(redact_url("postgres://kefu:s3cret@db:5432/kefu"), "postgres://kefu:***@db:5432/kefu");
         assert_eq!(redact_url("postgres://db/kefu"), "postgres://db/kefu");
     }
 }

@@ -34,13 +34,7 @@ impl AppState {
             settings.login_max_attempts_per_ip,
             Duration::from_secs(settings.login_window_secs),
         );
-        AppState(Arc::new(Inner {
-            store,
-            settings,
-            clock,
-            login_limiter,
-            metrics: Metrics::default(),
-        }))
+        AppState(Arc::new(Inner { store, settings, clock, login_limiter, metrics: Metrics::default() }))
     }
 }
 

@@ -47,25 +47,14 @@ fn bench_store(c: &mut Criterion, label: &str, rt: &tokio::runtime::Runtime, sto
     });
     g.throughput(Throughput::Elements(1));
     g.bench_function("single", |b| {
-        b.iter_batched(
-            || events(1),
-            |one| rt.block_on(store.append_events(&one)).unwrap(),
-            BatchSize::SmallInput,
-        )
+        b.iter_batched(|| events(1), |one| rt.block_on(store.append_events(&one)).unwrap(), BatchSize::SmallInput)
     });
     g.finish();
 }
 
 fn appends(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    for (label, sync) in [
-        ("sqlite_full", SqliteSync::Full),
-        ("sqlite_normal", SqliteSync::Normal),
-    ] {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    for (label, sync) in [("sqlite_full", SqliteSync::Full), ("sqlite_normal", SqliteSync::Normal)] {
         let dir = tempfile::tempdir().unwrap();
         let mut opts = TestDb::sqlite_options(dir.path());
         opts.sqlite_sync = sync;

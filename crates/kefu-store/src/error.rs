@@ -35,12 +35,7 @@ impl StoreError {
     /// Whether the database could not be reached (pool exhausted or closed, I/O failure),
     /// as opposed to refusing the statement.
     pub fn is_unavailable(&self) -> bool {
-        matches!(
-            self,
-            StoreError::Database(
-                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)
-            )
-        )
+        matches!(self, StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)))
     }
 }
 
@@ -54,10 +49,7 @@ pub(crate) fn constraint_error(
 ) -> StoreError {
     use sqlx::error::ErrorKind;
     if let sqlx::Error::Database(db) = &err {
-        let detail = db
-            .constraint()
-            .map(str::to_owned)
-            .unwrap_or_else(|| db.message().to_owned());
+        let detail = db.constraint().map(str::to_owned).unwrap_or_else(|| db.message().to_owned());
         match db.kind() {
             ErrorKind::UniqueViolation => return on_unique(&detail),
             ErrorKind::ForeignKeyViolation => return on_foreign_key(&detail),

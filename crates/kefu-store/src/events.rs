@@ -50,19 +50,12 @@ impl EventCursor {
 
     /// Parses the text form.
     pub fn decode(text: &str) -> Result<Self> {
-        let bad = || {
-            StoreError::Invalid(format!(
-                "malformed event cursor `{}`",
-                text.chars().take(80).collect::<String>()
-            ))
-        };
+        let bad =
+            || StoreError::Invalid(format!("malformed event cursor `{}`", text.chars().take(80).collect::<String>()));
         let (at, id) = text.split_once('_').ok_or_else(bad)?;
         let at: i64 = at.parse().map_err(|_| bad())?;
         uuid::Uuid::parse_str(id).map_err(|_| bad())?;
-        Ok(EventCursor {
-            at: Timestamp::from_millis(at),
-            id: id.to_owned(),
-        })
+        Ok(EventCursor { at: Timestamp::from_millis(at), id: id.to_owned() })
     }
 }
 
@@ -84,9 +77,8 @@ impl Store {
         };
         let mut tx = self.pool().begin().await?;
         for chunk in events.chunks(rows_per_statement) {
-            let mut sql = String::from(
-                "INSERT INTO events (id, at, kind, interaction, agent, queue, customer, data) VALUES ",
-            );
+            let mut sql =
+                String::from("INSERT INTO events (id, at, kind, interaction, agent, queue, customer, data) VALUES ");
             for i in 0..chunk.len() {
                 let b = i * 8;
                 if i > 0 {
@@ -121,11 +113,7 @@ impl Store {
             q.execute(&mut *tx).await.map_err(|err| {
                 crate::error::constraint_error(
                     err,
-                    |_| {
-                        StoreError::Conflict(
-                            "an event with one of these ids is already in the log".into(),
-                        )
-                    },
+                    |_| StoreError::Conflict("an event with one of these ids is already in the log".into()),
                     |d| StoreError::Invalid(d.to_owned()),
                 )
             })?;
@@ -137,9 +125,8 @@ impl Store {
     /// Events matching `query`, ordered by time then id, one page at a time.
     pub async fn query_events(&self, query: &EventQuery) -> Result<Page<Event>> {
         let limit = query.page.limit();
-        let mut sql = String::from(
-            "SELECT id, at, kind, interaction, agent, queue, customer, data FROM events WHERE 1 = 1",
-        );
+        let mut sql =
+            String::from("SELECT id, at, kind, interaction, agent, queue, customer, data FROM events WHERE 1 = 1");
         let mut args: Vec<Arg> = Vec::new();
         let next = |args: &mut Vec<Arg>, a: Arg| {
             args.push(a);
@@ -154,11 +141,8 @@ impl Store {
             let _ = write!(sql, " AND at < {p}");
         }
         if !query.kinds.is_empty() {
-            let ps: Vec<String> = query
-                .kinds
-                .iter()
-                .map(|k| next(&mut args, Arg::Text(k.as_str().to_owned())))
-                .collect();
+            let ps: Vec<String> =
+                query.kinds.iter().map(|k| next(&mut args, Arg::Text(k.as_str().to_owned()))).collect();
             let _ = write!(sql, " AND kind IN ({})", ps.join(", "));
         }
         if let Some(agent) = query.agent {
@@ -202,22 +186,13 @@ impl Store {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Page::from_rows(items, limit, |e| {
-            EventCursor {
-                at: e.at,
-                id: e.id.to_string(),
-            }
-            .encode()
-        }))
+        Ok(Page::from_rows(items, limit, |e| EventCursor { at: e.at, id: e.id.to_string() }.encode()))
     }
 
     /// Number of events in the log.
     pub async fn count_events(&self) -> Result<i64> {
         use sqlx::Row;
-        Ok(sqlx::query("SELECT COUNT(*) AS n FROM events")
-            .fetch_one(self.pool())
-            .await?
-            .try_get("n")?)
+        Ok(sqlx::query("SELECT COUNT(*) AS n FROM events").fetch_one(self.pool()).await?.try_get("n")?)
     }
 }
 

@@ -19,9 +19,7 @@ pub mod testing;
 pub use audit::{AuditEntry, AuditOutcome, NewAuditEntry};
 pub use error::{Result, StoreError};
 pub use events::{EventCursor, EventQuery};
-pub use org::{
-    NewQueue, NewSkill, NewTeam, Queue, QueuePatch, QueueSkill, Skill, SkillPatch, Team, TeamPatch,
-};
+pub use org::{NewQueue, NewSkill, NewTeam, Queue, QueuePatch, QueueSkill, Skill, SkillPatch, Team, TeamPatch};
 pub use page::{Page, PageRequest};
 pub use sessions::Session;
 pub use users::{NewUser, User, UserPatch, UserSkill};
@@ -88,16 +86,12 @@ impl Store {
             }
             None => {
                 std::fs::create_dir_all(&opts.data_dir).map_err(|e| {
-                    StoreError::Open(format!(
-                        "cannot create data directory {}: {e}",
-                        opts.data_dir.display()
-                    ))
+                    StoreError::Open(format!("cannot create data directory {}: {e}", opts.data_dir.display()))
                 })?;
                 (sqlite_url(&opts.data_dir.join("kefu.db")), Backend::Sqlite)
             }
         };
-        let connect =
-            AnyConnectOptions::from_str(&url).map_err(|e| StoreError::Open(e.to_string()))?;
+        let connect = AnyConnectOptions::from_str(&url).map_err(|e| StoreError::Open(e.to_string()))?;
         let sync = match opts.sqlite_sync {
             SqliteSync::Full => "FULL",
             SqliteSync::Normal => "NORMAL",
@@ -111,8 +105,7 @@ impl Store {
                         // WAL lets readers run beside the single writer; foreign keys are off
                         // by default in SQLite; wait rather than fail when the writer is busy.
                         conn.execute("PRAGMA journal_mode = WAL").await?;
-                        conn.execute(format!("PRAGMA synchronous = {sync}").as_str())
-                            .await?;
+                        conn.execute(format!("PRAGMA synchronous = {sync}").as_str()).await?;
                         conn.execute("PRAGMA foreign_keys = ON").await?;
                         conn.execute("PRAGMA busy_timeout = 10000").await?;
                     }

@@ -6,32 +6,17 @@ use sqlx::migrate::{Migrate, Migration, MigrationType, Migrator};
 use std::borrow::Cow;
 
 /// (version, description, SQL) of every migration, in order.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "foundation",
-    include_str!("../migrations/0001_foundation.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "foundation", include_str!("../migrations/0001_foundation.sql"))];
 
 /// A migrator over the embedded migrations.
 pub(crate) fn migrator() -> Migrator {
     let migrations: Vec<Migration> = MIGRATIONS
         .iter()
         .map(|(version, desc, sql)| {
-            Migration::new(
-                *version,
-                Cow::Borrowed(*desc),
-                MigrationType::Simple,
-                Cow::Borrowed(*sql),
-                false,
-            )
+            Migration::new(*version, Cow::Borrowed(*desc), MigrationType::Simple, Cow::Borrowed(*sql), false)
         })
         .collect();
-    Migrator {
-        migrations: Cow::Owned(migrations),
-        ignore_missing: false,
-        locking: true,
-        no_tx: false,
-    }
+    Migrator { migrations: Cow::Owned(migrations), ignore_missing: false, locking: true, no_tx: false }
 }
 
 /// Each known migration and whether the database has it.
@@ -39,8 +24,5 @@ pub(crate) async fn status(pool: &AnyPool) -> Result<Vec<(i64, String, bool)>> {
     let mut conn = pool.acquire().await?;
     conn.ensure_migrations_table().await?;
     let applied = conn.list_applied_migrations().await?;
-    Ok(MIGRATIONS
-        .iter()
-        .map(|(v, d, _)| (*v, (*d).to_owned(), applied.iter().any(|a| a.version == *v)))
-        .collect())
+    Ok(MIGRATIONS.iter().map(|(v, d, _)| (*v, (*d).to_owned(), applied.iter().any(|a| a.version == *v))).collect())
 }

@@ -173,10 +173,7 @@ fn name_taken(what: &'static str, name: &str) -> impl FnOnce(&str) -> StoreError
 }
 
 fn not_found(what: &'static str, id: impl ToString) -> StoreError {
-    StoreError::NotFound {
-        what,
-        id: id.to_string(),
-    }
+    StoreError::NotFound { what, id: id.to_string() }
 }
 
 impl Store {
@@ -191,11 +188,7 @@ impl Store {
             .bind(now.as_millis())
             .execute(self.pool())
             .await
-            .map_err(|e| {
-                constraint_error(e, name_taken("team", &new.name), |d| {
-                    StoreError::Invalid(d.to_owned())
-                })
-            })?;
+            .map_err(|e| constraint_error(e, name_taken("team", &new.name), |d| StoreError::Invalid(d.to_owned())))?;
         self.team(id).await
     }
 
@@ -212,13 +205,11 @@ impl Store {
     /// One page of teams.
     pub async fn list_teams(&self, page: &PageRequest) -> Result<Page<Team>> {
         let limit = page.limit();
-        let rows = sqlx::query(
-            "SELECT id, name, created_at, updated_at FROM teams WHERE id > $1 ORDER BY id LIMIT $2",
-        )
-        .bind(page.after().to_owned())
-        .bind(i64::from(limit) + 1)
-        .fetch_all(self.pool())
-        .await?;
+        let rows = sqlx::query("SELECT id, name, created_at, updated_at FROM teams WHERE id > $1 ORDER BY id LIMIT $2")
+            .bind(page.after().to_owned())
+            .bind(i64::from(limit) + 1)
+            .fetch_all(self.pool())
+            .await?;
         let items = rows.iter().map(team_from_row).collect::<Result<Vec<_>>>()?;
         Ok(Page::from_rows(items, limit, |t| t.id.to_string()))
     }
@@ -233,19 +224,13 @@ impl Store {
             .bind(id.to_string())
             .execute(self.pool())
             .await
-            .map_err(|e| {
-                constraint_error(e, name_taken("team", &name), |d| {
-                    StoreError::Invalid(d.to_owned())
-                })
-            })?;
+            .map_err(|e| constraint_error(e, name_taken("team", &name), |d| StoreError::Invalid(d.to_owned())))?;
         self.team(id).await
     }
 
     /// Deletes a team that has no members.
     pub async fn delete_team(&self, id: TeamId) -> Result<()> {
-        let in_use = |_: &str| {
-            StoreError::Conflict(format!("team `{id}` still has members; move them first"))
-        };
+        let in_use = |_: &str| StoreError::Conflict(format!("team `{id}` still has members; move them first"));
         let done = sqlx::query("DELETE FROM teams WHERE id = $1")
             .bind(id.to_string())
             .execute(self.pool())
@@ -275,13 +260,11 @@ impl Store {
 
     /// A skill by id.
     pub async fn skill(&self, id: SkillId) -> Result<Skill> {
-        let row = sqlx::query(
-            "SELECT id, name, description, created_at, updated_at FROM skills WHERE id = $1",
-        )
-        .bind(id.to_string())
-        .fetch_optional(self.pool())
-        .await?
-        .ok_or_else(|| not_found("skill", id))?;
+        let row = sqlx::query("SELECT id, name, description, created_at, updated_at FROM skills WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or_else(|| not_found("skill", id))?;
         skill_from_row(&row)
     }
 
@@ -295,20 +278,12 @@ impl Store {
         .bind(i64::from(limit) + 1)
         .fetch_all(self.pool())
         .await?;
-        let items = rows
-            .iter()
-            .map(skill_from_row)
-            .collect::<Result<Vec<_>>>()?;
+        let items = rows.iter().map(skill_from_row).collect::<Result<Vec<_>>>()?;
         Ok(Page::from_rows(items, limit, |s| s.id.to_string()))
     }
 
     /// Changes a skill's name or description.
-    pub async fn update_skill(
-        &self,
-        id: SkillId,
-        patch: &SkillPatch,
-        now: Timestamp,
-    ) -> Result<Skill> {
+    pub async fn update_skill(&self, id: SkillId, patch: &SkillPatch, now: Timestamp) -> Result<Skill> {
         let current = self.skill(id).await?;
         let name = patch.name.clone().unwrap_or(current.name);
         sqlx::query("UPDATE skills SET name = $1, description = $2, updated_at = $3 WHERE id = $4")
@@ -318,11 +293,7 @@ impl Store {
             .bind(id.to_string())
             .execute(self.pool())
             .await
-            .map_err(|e| {
-                constraint_error(e, name_taken("skill", &name), |d| {
-                    StoreError::Invalid(d.to_owned())
-                })
-            })?;
+            .map_err(|e| constraint_error(e, name_taken("skill", &name), |d| StoreError::Invalid(d.to_owned())))?;
         self.skill(id).await
     }
 
@@ -362,11 +333,7 @@ impl Store {
         .bind(now.as_millis())
         .execute(&mut *tx)
         .await
-        .map_err(|e| {
-            constraint_error(e, name_taken("queue", &new.name), |d| {
-                StoreError::Invalid(d.to_owned())
-            })
-        })?;
+        .map_err(|e| constraint_error(e, name_taken("queue", &new.name), |d| StoreError::Invalid(d.to_owned())))?;
         replace_queue_skills(&mut tx, id, &new.skills).await?;
         tx.commit().await?;
         self.queue(id).await
@@ -382,12 +349,7 @@ impl Store {
         .await?
         .ok_or_else(|| not_found("queue", id))?;
         let mut q = queue_from_row(&row)?;
-        q.skills = self
-            .queue_skills(&[id])
-            .await?
-            .into_iter()
-            .map(|(_, s)| s)
-            .collect();
+        q.skills = self.queue_skills(&[id]).await?.into_iter().map(|(_, s)| s).collect();
         Ok(q)
     }
 
@@ -402,10 +364,7 @@ impl Store {
         .bind(i64::from(limit) + 1)
         .fetch_all(self.pool())
         .await?;
-        let mut items = rows
-            .iter()
-            .map(queue_from_row)
-            .collect::<Result<Vec<_>>>()?;
+        let mut items = rows.iter().map(queue_from_row).collect::<Result<Vec<_>>>()?;
         let ids: Vec<QueueId> = items.iter().take(limit as usize).map(|q| q.id).collect();
         for (qid, skill) in self.queue_skills(&ids).await? {
             if let Some(q) = items.iter_mut().find(|q| q.id == qid) {
@@ -416,12 +375,7 @@ impl Store {
     }
 
     /// Applies a partial update to a queue.
-    pub async fn update_queue(
-        &self,
-        id: QueueId,
-        patch: &QueuePatch,
-        now: Timestamp,
-    ) -> Result<Queue> {
+    pub async fn update_queue(&self, id: QueueId, patch: &QueuePatch, now: Timestamp) -> Result<Queue> {
         let current = self.queue(id).await?;
         let name = patch.name.clone().unwrap_or(current.name);
         let mut tx = self.pool().begin().await?;
@@ -446,10 +400,7 @@ impl Store {
 
     /// Deletes a queue and its skill requirements.
     pub async fn delete_queue(&self, id: QueueId) -> Result<()> {
-        let done = sqlx::query("DELETE FROM queues WHERE id = $1")
-            .bind(id.to_string())
-            .execute(self.pool())
-            .await?;
+        let done = sqlx::query("DELETE FROM queues WHERE id = $1").bind(id.to_string()).execute(self.pool()).await?;
         if done.rows_affected() == 0 {
             return Err(not_found("queue", id));
         }
@@ -477,8 +428,7 @@ impl Store {
                     parse(r, "queue_id")?,
                     QueueSkill {
                         skill_id: parse(r, "skill_id")?,
-                        min_proficiency: Proficiency::new(level)
-                            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                        min_proficiency: Proficiency::new(level).map_err(|e| StoreError::Corrupt(e.to_string()))?,
                     },
                 ))
             })
@@ -493,29 +443,20 @@ async fn replace_queue_skills(
 ) -> Result<()> {
     let mut seen = std::collections::HashSet::new();
     if let Some(dup) = skills.iter().find(|s| !seen.insert(s.skill_id)) {
-        return Err(StoreError::Invalid(format!(
-            "skill `{}` is listed twice",
-            dup.skill_id
-        )));
+        return Err(StoreError::Invalid(format!("skill `{}` is listed twice", dup.skill_id)));
     }
-    sqlx::query("DELETE FROM queue_skills WHERE queue_id = $1")
-        .bind(id.to_string())
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query("DELETE FROM queue_skills WHERE queue_id = $1").bind(id.to_string()).execute(&mut **tx).await?;
     for s in skills {
-        sqlx::query(
-            "INSERT INTO queue_skills (queue_id, skill_id, min_proficiency) VALUES ($1, $2, $3)",
-        )
-        .bind(id.to_string())
-        .bind(s.skill_id.to_string())
-        .bind(i64::from(s.min_proficiency.get()))
-        .execute(&mut **tx)
-        .await
-        .map_err(|e| {
-            let unknown =
-                |_: &str| StoreError::Invalid(format!("skill `{}` does not exist", s.skill_id));
-            constraint_error(e, unknown, unknown)
-        })?;
+        sqlx::query("INSERT INTO queue_skills (queue_id, skill_id, min_proficiency) VALUES ($1, $2, $3)")
+            .bind(id.to_string())
+            .bind(s.skill_id.to_string())
+            .bind(i64::from(s.min_proficiency.get()))
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| {
+                let unknown = |_: &str| StoreError::Invalid(format!("skill `{}` does not exist", s.skill_id));
+                constraint_error(e, unknown, unknown)
+            })?;
     }
     Ok(())
 }

@@ -19,9 +19,7 @@ impl PageRequest {
 
     /// The effective limit.
     pub fn limit(&self) -> u32 {
-        self.limit
-            .unwrap_or(Self::DEFAULT_LIMIT)
-            .clamp(1, Self::MAX_LIMIT)
+        self.limit.unwrap_or(Self::DEFAULT_LIMIT).clamp(1, Self::MAX_LIMIT)
     }
 
     /// The cursor, or the empty string (which sorts before every id).
@@ -44,22 +42,11 @@ pub struct Page<T> {
 impl<T> Page<T> {
     /// Builds a page from up to `limit + 1` fetched rows: the extra row only signals that
     /// another page exists.
-    pub(crate) fn from_rows(
-        mut rows: Vec<T>,
-        limit: u32,
-        cursor_of: impl Fn(&T) -> String,
-    ) -> Self {
+    pub(crate) fn from_rows(mut rows: Vec<T>, limit: u32, cursor_of: impl Fn(&T) -> String) -> Self {
         let limit = limit as usize;
         let more = rows.len() > limit;
         rows.truncate(limit);
-        let next_cursor = if more {
-            rows.last().map(cursor_of)
-        } else {
-            None
-        };
-        Page {
-            items: rows,
-            next_cursor,
-        }
+        let next_cursor = if more { rows.last().map(cursor_of) } else { None };
+        Page { items: rows, next_cursor }
     }
 }

@@ -13,8 +13,7 @@ where
     T::Err: std::fmt::Display,
 {
     let text: String = row.try_get(col)?;
-    text.parse()
-        .map_err(|e| StoreError::Corrupt(format!("column {col}: {e}")))
+    text.parse().map_err(|e| StoreError::Corrupt(format!("column {col}: {e}")))
 }
 
 /// A nullable text column parsed into `T`.
@@ -24,11 +23,7 @@ where
     T::Err: std::fmt::Display,
 {
     let text: Option<String> = row.try_get(col)?;
-    text.map(|t| {
-        t.parse()
-            .map_err(|e| StoreError::Corrupt(format!("column {col}: {e}")))
-    })
-    .transpose()
+    text.map(|t| t.parse().map_err(|e| StoreError::Corrupt(format!("column {col}: {e}")))).transpose()
 }
 
 /// A BIGINT epoch-milliseconds column.
@@ -44,6 +39,5 @@ pub(crate) fn json<T: serde::de::DeserializeOwned>(row: &AnyRow, col: &str) -> R
 
 /// Serialises a value for a JSON text column.
 pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
-    serde_json::to_string(value)
-        .map_err(|e| StoreError::Invalid(format!("cannot encode JSON: {e}")))
+    serde_json::to_string(value).map_err(|e| StoreError::Invalid(format!("cannot encode JSON: {e}")))
 }

@@ -59,9 +59,7 @@ impl Store {
                 user_id: parse(&r, "user_id")?,
                 created_at: ts(&r, "created_at")?,
                 expires_at: ts(&r, "expires_at")?,
-                revoked_at: r
-                    .try_get::<Option<i64>, _>("revoked_at")?
-                    .map(Timestamp::from_millis),
+                revoked_at: r.try_get::<Option<i64>, _>("revoked_at")?.map(Timestamp::from_millis),
             })
         })
         .transpose()
@@ -69,13 +67,11 @@ impl Store {
 
     /// Revokes one session; returns whether a live session was revoked.
     pub async fn revoke_session(&self, token_hash: &str, now: Timestamp) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL",
-        )
-        .bind(now.as_millis())
-        .bind(token_hash)
-        .execute(self.pool())
-        .await?;
+        let done = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL")
+            .bind(now.as_millis())
+            .bind(token_hash)
+            .execute(self.pool())
+            .await?;
         Ok(done.rows_affected() > 0)
     }
 

@@ -27,10 +27,7 @@ impl TestDb {
     /// Creates and migrates a fresh database on the backend chosen by the environment.
     pub async fn new() -> Result<TestDb> {
         let dir = tempfile::tempdir().map_err(|e| StoreError::Open(e.to_string()))?;
-        let (options, admin_url, db_name) = match std::env::var(TEST_DATABASE_URL)
-            .ok()
-            .filter(|s| !s.is_empty())
-        {
+        let (options, admin_url, db_name) = match std::env::var(TEST_DATABASE_URL).ok().filter(|s| !s.is_empty()) {
             None => (Self::sqlite_options(dir.path()), None, None),
             Some(admin_url) => {
                 sqlx::any::install_default_drivers();
@@ -40,8 +37,7 @@ impl TestDb {
                     .connect()
                     .await
                     .map_err(|e| StoreError::Open(e.to_string()))?;
-                conn.execute(format!("CREATE DATABASE {name}").as_str())
-                    .await?;
+                conn.execute(format!("CREATE DATABASE {name}").as_str()).await?;
                 let url = replace_db_name(&admin_url, &name);
                 let options = StoreOptions {
                     database_url: Some(url),
@@ -54,13 +50,7 @@ impl TestDb {
         };
         let store = Store::open(&options).await?;
         store.migrate().await?;
-        Ok(TestDb {
-            store,
-            options,
-            dir,
-            admin_url,
-            db_name,
-        })
+        Ok(TestDb { store, options, dir, admin_url, db_name })
     }
 
     /// SQLite options for a data directory.
@@ -80,9 +70,7 @@ impl TestDb {
             && let Ok(opts) = AnyConnectOptions::from_str(&admin)
             && let Ok(mut conn) = opts.connect().await
         {
-            let _ = conn
-                .execute(format!("DROP DATABASE IF EXISTS {name}").as_str())
-                .await;
+            let _ = conn.execute(format!("DROP DATABASE IF EXISTS {name}").as_str()).await;
         }
     }
 }
@@ -108,17 +96,11 @@ fn replace_db_name(url: &str, name: &str) -> String {
 mod tests {
     #[test]
     fn database_name_is_replaced() {
-        assert_eq!(
-            super::replace_db_name("postgres://u@h:1/postgres", "x"),
-            "postgres://u@h:1/x"
-        );
+        assert_eq!(super::replace_db_name("postgres://u@h:1/postgres", "x"), "postgres://u@h:1/x");
         assert_eq!(
             super::replace_db_name("postgres://u@h:1/postgres?sslmode=disable", "x"),
             "postgres://u@h:1/x?sslmode=disable"
         );
-        assert_eq!(
-            super::replace_db_name("postgres://u@h:1", "x"),
-            "postgres://u@h:1/x"
-        );
+        assert_eq!(super::replace_db_name("postgres://u@h:1", "x"), "postgres://u@h:1/x");
     }
 }

@@ -85,8 +85,7 @@ pub struct UserPatch {
     pub skills: Option<Vec<UserSkill>>,
 }
 
-const USER_COLS: &str =
-    "id, username, display_name, role, enabled, team_id, extension, created_at, updated_at";
+const USER_COLS: &str = "id, username, display_name, role, enabled, team_id, extension, created_at, updated_at";
 
 fn user_from_row(row: &AnyRow) -> Result<User> {
     Ok(User {
@@ -105,10 +104,7 @@ fn user_from_row(row: &AnyRow) -> Result<User> {
 
 fn user_conflict(detail: &str, username: &str, extension: Option<&str>) -> StoreError {
     StoreError::Conflict(if detail.contains("extension") {
-        format!(
-            "extension `{}` is already assigned to another user",
-            extension.unwrap_or_default()
-        )
+        format!("extension `{}` is already assigned to another user", extension.unwrap_or_default())
     } else {
         format!("a user named `{username}` already exists")
     })
@@ -158,10 +154,7 @@ impl Store {
             .bind(id.to_string())
             .fetch_optional(self.pool())
             .await?
-            .ok_or_else(|| StoreError::NotFound {
-                what: "user",
-                id: id.to_string(),
-            })?;
+            .ok_or_else(|| StoreError::NotFound { what: "user", id: id.to_string() })?;
         let mut user = user_from_row(&row)?;
         user.skills = self.user_skills(id).await?;
         Ok(user)
@@ -169,12 +162,10 @@ impl Store {
 
     /// A user by login name, with the password hash (for login only).
     pub async fn user_credentials(&self, username: &str) -> Result<Option<(User, String)>> {
-        let row = sqlx::query(&format!(
-            "SELECT {USER_COLS}, password_hash FROM users WHERE username = $1"
-        ))
-        .bind(username)
-        .fetch_optional(self.pool())
-        .await?;
+        let row = sqlx::query(&format!("SELECT {USER_COLS}, password_hash FROM users WHERE username = $1"))
+            .bind(username)
+            .fetch_optional(self.pool())
+            .await?;
         match row {
             None => Ok(None),
             Some(row) => {
@@ -187,16 +178,11 @@ impl Store {
 
     /// A user by login name.
     pub async fn user_by_username(&self, username: &str) -> Result<User> {
-        let row = sqlx::query(&format!(
-            "SELECT {USER_COLS} FROM users WHERE username = $1"
-        ))
-        .bind(username)
-        .fetch_optional(self.pool())
-        .await?
-        .ok_or_else(|| StoreError::NotFound {
-            what: "user",
-            id: username.to_owned(),
-        })?;
+        let row = sqlx::query(&format!("SELECT {USER_COLS} FROM users WHERE username = $1"))
+            .bind(username)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or_else(|| StoreError::NotFound { what: "user", id: username.to_owned() })?;
         let mut user = user_from_row(&row)?;
         user.skills = self.user_skills(user.id).await?;
         Ok(user)
@@ -205,13 +191,11 @@ impl Store {
     /// One page of users, in id (creation) order.
     pub async fn list_users(&self, page: &PageRequest) -> Result<Page<User>> {
         let limit = page.limit();
-        let rows = sqlx::query(&format!(
-            "SELECT {USER_COLS} FROM users WHERE id > $1 ORDER BY id LIMIT $2"
-        ))
-        .bind(page.after().to_owned())
-        .bind(i64::from(limit) + 1)
-        .fetch_all(self.pool())
-        .await?;
+        let rows = sqlx::query(&format!("SELECT {USER_COLS} FROM users WHERE id > $1 ORDER BY id LIMIT $2"))
+            .bind(page.after().to_owned())
+            .bind(i64::from(limit) + 1)
+            .fetch_all(self.pool())
+            .await?;
         let mut users = rows.iter().map(user_from_row).collect::<Result<Vec<_>>>()?;
         for u in users.iter_mut().take(limit as usize) {
             u.skills = self.user_skills(u.id).await?;
@@ -246,22 +230,17 @@ impl Store {
             )
         })?;
         if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound {
-                what: "user",
-                id: id.to_string(),
-            });
+            return Err(StoreError::NotFound { what: "user", id: id.to_string() });
         }
         if let Some(skills) = &patch.skills {
             replace_skills(&mut tx, id, skills).await?;
         }
         if patch.enabled == Some(false) || patch.password_hash.is_some() {
-            sqlx::query(
-                "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
-            )
-            .bind(now.as_millis())
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+                .bind(now.as_millis())
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         self.user(id).await
@@ -269,83 +248,60 @@ impl Store {
 
     /// Deletes a user, their skills and their sessions. The event and audit logs keep the id.
     pub async fn delete_user(&self, id: UserId) -> Result<()> {
-        let done = sqlx::query("DELETE FROM users WHERE id = $1")
-            .bind(id.to_string())
-            .execute(self.pool())
-            .await
-            .map_err(|e| {
-                let referenced = |_: &str| {
-                    StoreError::Conflict(
-                        "the user is still referenced and cannot be deleted; disable them instead"
-                            .into(),
-                    )
-                };
-                constraint_error(e, referenced, referenced)
-            })?;
+        let done =
+            sqlx::query("DELETE FROM users WHERE id = $1").bind(id.to_string()).execute(self.pool()).await.map_err(
+                |e| {
+                    let referenced = |_: &str| {
+                        StoreError::Conflict(
+                            "the user is still referenced and cannot be deleted; disable them instead".into(),
+                        )
+                    };
+                    constraint_error(e, referenced, referenced)
+                },
+            )?;
         if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound {
-                what: "user",
-                id: id.to_string(),
-            });
+            return Err(StoreError::NotFound { what: "user", id: id.to_string() });
         }
         Ok(())
     }
 
     /// Number of enabled administrators other than `except`.
     pub async fn count_enabled_admins_except(&self, except: UserId) -> Result<i64> {
-        Ok(sqlx::query(
-            "SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND enabled = 1 AND id <> $1",
-        )
-        .bind(except.to_string())
-        .fetch_one(self.pool())
-        .await?
-        .try_get("n")?)
-    }
-
-    /// Number of users (all roles).
-    pub async fn count_users(&self) -> Result<i64> {
-        Ok(sqlx::query("SELECT COUNT(*) AS n FROM users")
+        Ok(sqlx::query("SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND enabled = 1 AND id <> $1")
+            .bind(except.to_string())
             .fetch_one(self.pool())
             .await?
             .try_get("n")?)
     }
 
+    /// Number of users (all roles).
+    pub async fn count_users(&self) -> Result<i64> {
+        Ok(sqlx::query("SELECT COUNT(*) AS n FROM users").fetch_one(self.pool()).await?.try_get("n")?)
+    }
+
     async fn user_skills(&self, id: UserId) -> Result<Vec<UserSkill>> {
-        let rows = sqlx::query(
-            "SELECT skill_id, proficiency FROM user_skills WHERE user_id = $1 ORDER BY skill_id",
-        )
-        .bind(id.to_string())
-        .fetch_all(self.pool())
-        .await?;
+        let rows = sqlx::query("SELECT skill_id, proficiency FROM user_skills WHERE user_id = $1 ORDER BY skill_id")
+            .bind(id.to_string())
+            .fetch_all(self.pool())
+            .await?;
         rows.iter()
             .map(|r| {
                 let level: i64 = r.try_get("proficiency")?;
                 Ok(UserSkill {
                     skill_id: parse(r, "skill_id")?,
-                    proficiency: Proficiency::new(level)
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    proficiency: Proficiency::new(level).map_err(|e| StoreError::Corrupt(e.to_string()))?,
                 })
             })
             .collect()
     }
 }
 
-async fn replace_skills(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    id: UserId,
-    skills: &[UserSkill],
-) -> Result<()> {
+async fn replace_skills(tx: &mut sqlx::Transaction<'_, sqlx::Any>, id: UserId, skills: &[UserSkill]) -> Result<()> {
     let mut seen = std::collections::HashSet::new();
     if let Some(dup) = skills.iter().find(|s| !seen.insert(s.skill_id)) {
-        return Err(StoreError::Invalid(format!(
-            "skill `{}` is listed twice",
-            dup.skill_id
-        )));
+        return Err(StoreError::Invalid(format!("skill `{}` is listed twice", dup.skill_id)));
     }
-    sqlx::query("DELETE FROM user_skills WHERE user_id = $1")
-        .bind(id.to_string())
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query("DELETE FROM user_skills WHERE user_id = $1").bind(id.to_string()).execute(&mut **tx).await?;
     for s in skills {
         sqlx::query("INSERT INTO user_skills (user_id, skill_id, proficiency) VALUES ($1, $2, $3)")
             .bind(id.to_string())
@@ -354,8 +310,7 @@ async fn replace_skills(
             .execute(&mut **tx)
             .await
             .map_err(|e| {
-                let unknown =
-                    |_: &str| StoreError::Invalid(format!("skill `{}` does not exist", s.skill_id));
+                let unknown = |_: &str| StoreError::Invalid(format!("skill `{}` does not exist", s.skill_id));
                 constraint_error(e, unknown, unknown)
             })?;
     }

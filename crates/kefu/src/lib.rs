@@ -121,11 +121,7 @@ impl GlobalArgs {
     }
 
     fn load(&self) -> Result<Settings, ExitCode> {
-        Settings::load(&Sources::from_process(
-            self.config.clone(),
-            self.overrides(),
-        ))
-        .map_err(|problems| {
+        Settings::load(&Sources::from_process(self.config.clone(), self.overrides())).map_err(|problems| {
             eprintln!("kefu: the configuration has {} problem(s):", problems.len());
             for p in &problems {
                 eprintln!("  - {p}");
@@ -146,10 +142,7 @@ pub fn main() -> ExitCode {
         },
     };
     init_logging(&settings.log);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("kefu: cannot start the async runtime: {e}");
@@ -175,12 +168,9 @@ pub fn main() -> ExitCode {
 }
 
 fn init_logging(filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .try_init();
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
 }
 
 fn check_config(global: &GlobalArgs, explain: bool) -> ExitCode {
@@ -217,9 +207,7 @@ async fn serve(settings: Settings, demo: Option<Option<String>>) -> anyhow::Resu
     let clock = Clock::default();
     if let Some(pw) = demo {
         let pw = pw.unwrap_or_else(password::random_password);
-        kefu_server::demo::seed(&store, &clock, &pw)
-            .await
-            .context("seeding the demo tenant")?;
+        kefu_server::demo::seed(&store, &clock, &pw).await.context("seeding the demo tenant")?;
         let app = kefu_server::build_with_store(settings, store, clock).await?;
         print_demo_banner(app.http_addr(), &pw);
         return app.run_until_stopped().await;
@@ -250,10 +238,7 @@ async fn migrate(settings: Settings, status_only: bool) -> anyhow::Result<()> {
         store.migrate().await?;
     }
     for (version, desc, applied) in store.migration_status().await? {
-        println!(
-            "{version:>4} {desc:<24} {}",
-            if applied { "applied" } else { "pending" }
-        );
+        println!("{version:>4} {desc:<24} {}", if applied { "applied" } else { "pending" });
     }
     store.close().await;
     Ok(())
@@ -264,10 +249,7 @@ fn read_password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
         return Ok((password::random_password(), true));
     }
     let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .context("reading the password from standard input")?;
+    std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
     let pw = line.trim_end_matches(['\r', '\n']).to_owned();
     password::check_policy(&pw)?;
     Ok((pw, false))
@@ -277,13 +259,7 @@ async fn user(settings: Settings, cmd: UserCommand) -> anyhow::Result<()> {
     let store = open_store(&settings).await?;
     let now = Clock::default().now();
     let result = match cmd {
-        UserCommand::Add {
-            username,
-            role,
-            display_name,
-            extension,
-            password_stdin,
-        } => {
+        UserCommand::Add { username, role, display_name, extension, password_stdin } => {
             let role: Role = role.parse()?;
             let (pw, generated) = read_password(password_stdin)?;
             let new = NewUser {
@@ -303,16 +279,11 @@ async fn user(settings: Settings, cmd: UserCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        UserCommand::Passwd {
-            username,
-            password_stdin,
-        } => {
+        UserCommand::Passwd { username, password_stdin } => {
             let user = find(&store, &username).await?;
             let (pw, generated) = read_password(password_stdin)?;
-            let patch = UserPatch {
-                password_hash: Some(password::hash_async(pw.clone()).await?),
-                ..Default::default()
-            };
+            let patch =
+                UserPatch { password_hash: Some(password::hash_async(pw.clone()).await?), ..Default::default() };
             store.update_user(user.id, &patch, now).await?;
             audit(&store, now, "user.password_reset", &username).await?;
             println!("password changed for {username}; their sessions have ended");
@@ -323,16 +294,7 @@ async fn user(settings: Settings, cmd: UserCommand) -> anyhow::Result<()> {
         }
         UserCommand::Disable { username } => {
             let user = find(&store, &username).await?;
-            store
-                .update_user(
-                    user.id,
-                    &UserPatch {
-                        enabled: Some(false),
-                        ..Default::default()
-                    },
-                    now,
-                )
-                .await?;
+            store.update_user(user.id, &UserPatch { enabled: Some(false), ..Default::default() }, now).await?;
             println!("disabled {username}; their sessions have ended");
             Ok(())
         }
@@ -342,12 +304,7 @@ async fn user(settings: Settings, cmd: UserCommand) -> anyhow::Result<()> {
 }
 
 /// Records a change made from the command line; the actor is the local operator.
-async fn audit(
-    store: &Store,
-    now: kefu_core::Timestamp,
-    action: &str,
-    target: &str,
-) -> anyhow::Result<()> {
+async fn audit(store: &Store, now: kefu_core::Timestamp, action: &str, target: &str) -> anyhow::Result<()> {
     let operator = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
     store
         .audit(&kefu_store::NewAuditEntry {

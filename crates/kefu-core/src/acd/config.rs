@@ -24,10 +24,7 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 fn err(out: &mut Vec<ConfigError>, field: impl Into<String>, message: impl Into<String>) {
-    out.push(ConfigError {
-        field: field.into(),
-        message: message.into(),
-    });
+    out.push(ConfigError { field: field.into(), message: message.into() });
 }
 
 /// Every problem with `settings` and `queues`; empty when they are sound.
@@ -47,21 +44,13 @@ pub fn validate(settings: &AcdSettings, queues: &[QueueConfig]) -> Vec<ConfigErr
         }
     }
     if !(s.aht_smoothing > 0.0 && s.aht_smoothing <= 1.0) {
-        err(
-            &mut out,
-            "settings.aht_smoothing",
-            format!("must be in (0, 1], got {}", s.aht_smoothing),
-        );
+        err(&mut out, "settings.aht_smoothing", format!("must be in (0, 1], got {}", s.aht_smoothing));
     }
 
     let mut index: HashMap<QueueId, usize> = HashMap::new();
     for (i, q) in queues.iter().enumerate() {
         if let Some(first) = index.insert(q.id, i) {
-            err(
-                &mut out,
-                format!("queues[{i}].id"),
-                format!("duplicate queue id {} (also queues[{first}])", q.id),
-            );
+            err(&mut out, format!("queues[{i}].id"), format!("duplicate queue id {} (also queues[{first}])", q.id));
         }
     }
     for (i, q) in queues.iter().enumerate() {
@@ -75,11 +64,7 @@ pub fn validate(settings: &AcdSettings, queues: &[QueueConfig]) -> Vec<ConfigErr
         let mut seen = HashSet::new();
         for (k, r) in q.skills.iter().enumerate() {
             if !seen.insert(r.skill) {
-                err(
-                    &mut out,
-                    format!("queues[{i}].skills[{k}]"),
-                    format!("skill {} is listed twice", r.skill),
-                );
+                err(&mut out, format!("queues[{i}].skills[{k}]"), format!("skill {} is listed twice", r.skill));
             }
         }
         for (k, step) in q.overflow.iter().enumerate() {
@@ -87,17 +72,9 @@ pub fn validate(settings: &AcdSettings, queues: &[QueueConfig]) -> Vec<ConfigErr
             match &step.action {
                 OverflowAction::Queue { queue } => {
                     if !index.contains_key(queue) {
-                        err(
-                            &mut out,
-                            format!("{path}.queue"),
-                            format!("unknown queue {queue}"),
-                        );
+                        err(&mut out, format!("{path}.queue"), format!("unknown queue {queue}"));
                     } else if *queue == q.id {
-                        err(
-                            &mut out,
-                            format!("{path}.queue"),
-                            "a queue cannot overflow into itself",
-                        );
+                        err(&mut out, format!("{path}.queue"), "a queue cannot overflow into itself");
                     }
                 }
                 OverflowAction::Widen { queues: targets } => {
@@ -106,11 +83,7 @@ pub fn validate(settings: &AcdSettings, queues: &[QueueConfig]) -> Vec<ConfigErr
                     }
                     for (t, target) in targets.iter().enumerate() {
                         if !index.contains_key(target) {
-                            err(
-                                &mut out,
-                                format!("{path}.queues[{t}]"),
-                                format!("unknown queue {target}"),
-                            );
+                            err(&mut out, format!("{path}.queues[{t}]"), format!("unknown queue {target}"));
                         }
                     }
                 }
@@ -144,9 +117,7 @@ fn find_move_cycle(queues: &[QueueConfig], index: &HashMap<QueueId, usize>) -> O
             q.overflow
                 .iter()
                 .filter_map(|s| match &s.action {
-                    OverflowAction::Queue { queue } => {
-                        index.get(queue).copied().filter(|&t| queues[t].id != q.id)
-                    }
+                    OverflowAction::Queue { queue } => index.get(queue).copied().filter(|&t| queues[t].id != q.id),
                     _ => None,
                 })
                 .collect()
@@ -155,12 +126,7 @@ fn find_move_cycle(queues: &[QueueConfig], index: &HashMap<QueueId, usize>) -> O
     // 0 = unvisited, 1 = on the current path, 2 = done
     let mut mark = vec![0u8; queues.len()];
     let mut path: Vec<usize> = Vec::new();
-    fn visit(
-        n: usize,
-        edges: &[Vec<usize>],
-        mark: &mut [u8],
-        path: &mut Vec<usize>,
-    ) -> Option<Vec<usize>> {
+    fn visit(n: usize, edges: &[Vec<usize>], mark: &mut [u8], path: &mut Vec<usize>) -> Option<Vec<usize>> {
         mark[n] = 1;
         path.push(n);
         for &m in &edges[n] {
@@ -180,13 +146,7 @@ fn find_move_cycle(queues: &[QueueConfig], index: &HashMap<QueueId, usize>) -> O
         mark[n] = 2;
         None
     }
-    (0..queues.len()).find_map(|n| {
-        if mark[n] == 0 {
-            visit(n, &edges, &mut mark, &mut path)
-        } else {
-            None
-        }
-    })
+    (0..queues.len()).find_map(|n| if mark[n] == 0 { visit(n, &edges, &mut mark, &mut path) } else { None })
 }
 
 #[cfg(test)]
@@ -197,19 +157,14 @@ mod tests {
     use crate::org::Proficiency;
 
     fn q(n: u128) -> QueueConfig {
-        QueueConfig::new(
-            QueueId::from_uuid(uuid::Uuid::from_u128(n)),
-            format!("q{n}"),
-        )
+        QueueConfig::new(QueueId::from_uuid(uuid::Uuid::from_u128(n)), format!("q{n}"))
     }
 
     fn move_to(n: u128) -> OverflowStep {
         OverflowStep {
             after_secs: 30,
             when: OverflowWhen::Always,
-            action: OverflowAction::Queue {
-                queue: QueueId::from_uuid(uuid::Uuid::from_u128(n)),
-            },
+            action: OverflowAction::Queue { queue: QueueId::from_uuid(uuid::Uuid::from_u128(n)) },
         }
     }
 
@@ -222,19 +177,12 @@ mod tests {
 
     #[test]
     fn every_problem_is_named_by_field() {
-        let settings = AcdSettings {
-            ring_timeout_ms: -1,
-            aht_smoothing: 0.0,
-            ..AcdSettings::default()
-        };
+        let settings = AcdSettings { ring_timeout_ms: -1, aht_smoothing: 0.0, ..AcdSettings::default() };
         let mut a = q(1);
         a.sl_threshold_ms = -5;
         let skill = SkillId::from_uuid(uuid::Uuid::from_u128(9));
         let min = Proficiency::new(3).unwrap();
-        a.skills = vec![
-            SkillRequirement { skill, min },
-            SkillRequirement { skill, min },
-        ];
+        a.skills = vec![SkillRequirement { skill, min }, SkillRequirement { skill, min }];
         a.overflow.push(move_to(77));
         a.overflow.push(move_to(1));
         a.overflow.push(OverflowStep {
@@ -247,10 +195,7 @@ mod tests {
             when: OverflowWhen::Always,
             action: OverflowAction::External { number: " ".into() },
         });
-        let problems: Vec<String> = validate(&settings, &[a, q(1)])
-            .iter()
-            .map(ToString::to_string)
-            .collect();
+        let problems: Vec<String> = validate(&settings, &[a, q(1)]).iter().map(ToString::to_string).collect();
         let expect = [
             "settings.ring_timeout_ms: must be at least 1, got -1",
             "settings.aht_smoothing: must be in (0, 1], got 0",
@@ -263,10 +208,7 @@ mod tests {
             "queues[0].overflow[3].action.number: must not be empty",
         ];
         for e in expect {
-            assert!(
-                problems.iter().any(|p| p.starts_with(e)),
-                "missing `{e}` in {problems:#?}"
-            );
+            assert!(problems.iter().any(|p| p.starts_with(e)), "missing `{e}` in {problems:#?}");
         }
         assert_eq!(problems.len(), expect.len(), "{problems:#?}");
     }
@@ -279,11 +221,7 @@ mod tests {
         c.overflow.push(move_to(1));
         let problems = validate(&AcdSettings::default(), &[a.clone(), b.clone(), c]);
         assert_eq!(problems.len(), 1, "{problems:?}");
-        assert!(
-            problems[0].message.contains("q1 → q2 → q3 → q1"),
-            "{}",
-            problems[0]
-        );
+        assert!(problems[0].message.contains("q1 → q2 → q3 → q1"), "{}", problems[0]);
         // a chain without a way back is fine
         assert!(validate(&AcdSettings::default(), &[a, b, q(3)]).is_empty());
     }

@@ -161,28 +161,15 @@ impl RouterEvent {
         use RouterEventDetail as D;
         let mut e = Event::new(id, self.at, self.kind());
         match &self.detail {
-            D::CallQueued {
-                call,
-                queue,
-                customer,
-                ..
-            } => {
+            D::CallQueued { call, queue, customer, .. } => {
                 e.interaction = Some(*call);
                 e.queue = Some(*queue);
                 e.customer = *customer;
             }
-            D::CallOffered {
-                call, queue, agent, ..
-            }
-            | D::CallAnswered {
-                call, queue, agent, ..
-            }
-            | D::CallNoAnswer {
-                call, queue, agent, ..
-            }
-            | D::CallCompleted {
-                call, queue, agent, ..
-            } => {
+            D::CallOffered { call, queue, agent, .. }
+            | D::CallAnswered { call, queue, agent, .. }
+            | D::CallNoAnswer { call, queue, agent, .. }
+            | D::CallCompleted { call, queue, agent, .. } => {
                 e.interaction = Some(*call);
                 e.queue = Some(*queue);
                 e.agent = Some(*agent);

@@ -85,8 +85,7 @@ impl QueueStats {
             sl_threshold_ms,
             service_level: ratio(c.answered_in_sl, c.answered + c.abandoned_after_sl),
             abandon_rate: ratio(c.abandoned, c.answered + c.abandoned),
-            asa_secs: (c.answered > 0)
-                .then(|| c.answer_wait_ms as f64 / 1000.0 / c.answered as f64),
+            asa_secs: (c.answered > 0).then(|| c.answer_wait_ms as f64 / 1000.0 / c.answered as f64),
             aht_estimate_secs,
             agents,
         }
@@ -94,9 +93,6 @@ impl QueueStats {
 
     /// Agents of the queue in `kind`.
     pub fn agents_in(&self, kind: StateKind) -> u32 {
-        self.agents
-            .iter()
-            .find(|(k, _)| *k == kind)
-            .map_or(0, |(_, n)| *n)
+        self.agents.iter().find(|(k, _)| *k == kind).map_or(0, |(_, n)| *n)
     }
 }

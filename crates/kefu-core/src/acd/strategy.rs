@@ -30,17 +30,9 @@ fn idle_then_id(a: &Candidate, b: &Candidate) -> Ordering {
 /// The better of two candidates under `strategy` (`Less` means `a` is preferred).
 pub fn compare(strategy: QueueStrategy, a: &Candidate, b: &Candidate) -> Ordering {
     match strategy {
-        QueueStrategy::LongestIdle | QueueStrategy::RingAll | QueueStrategy::RoundRobin => {
-            idle_then_id(a, b)
-        }
-        QueueStrategy::LeastCalls => a
-            .calls_answered
-            .cmp(&b.calls_answered)
-            .then_with(|| idle_then_id(a, b)),
-        QueueStrategy::SkillWeighted => b
-            .skill_score
-            .cmp(&a.skill_score)
-            .then_with(|| idle_then_id(a, b)),
+        QueueStrategy::LongestIdle | QueueStrategy::RingAll | QueueStrategy::RoundRobin => idle_then_id(a, b),
+        QueueStrategy::LeastCalls => a.calls_answered.cmp(&b.calls_answered).then_with(|| idle_then_id(a, b)),
+        QueueStrategy::SkillWeighted => b.skill_score.cmp(&a.skill_score).then_with(|| idle_then_id(a, b)),
         QueueStrategy::TopDown => a.order_rank.cmp(&b.order_rank).then(a.id.cmp(&b.id)),
     }
 }
@@ -60,12 +52,7 @@ pub struct Picker {
 impl Picker {
     /// A picker for `strategy`; `rr_last` is the agent the queue offered to last.
     pub fn new(strategy: QueueStrategy, rr_last: Option<UserId>) -> Self {
-        Picker {
-            strategy,
-            rr_last,
-            best: None,
-            first: None,
-        }
+        Picker { strategy, rr_last, best: None, first: None }
     }
 
     /// Considers one candidate.
@@ -74,15 +61,10 @@ impl Picker {
             if self.first.is_none_or(|f| c.id < f.id) {
                 self.first = Some(c);
             }
-            if self.rr_last.is_none_or(|last| c.id > last) && self.best.is_none_or(|b| c.id < b.id)
-            {
+            if self.rr_last.is_none_or(|last| c.id > last) && self.best.is_none_or(|b| c.id < b.id) {
                 self.best = Some(c);
             }
-        } else if self
-            .best
-            .as_ref()
-            .is_none_or(|b| compare(self.strategy, &c, b).is_lt())
-        {
+        } else if self.best.as_ref().is_none_or(|b| compare(self.strategy, &c, b).is_lt()) {
             self.best = Some(c);
         }
     }
@@ -94,11 +76,7 @@ impl Picker {
 }
 
 /// The candidate to offer the call to (see [`Picker`]).
-pub fn pick(
-    strategy: QueueStrategy,
-    candidates: &[Candidate],
-    rr_last: Option<UserId>,
-) -> Option<Candidate> {
+pub fn pick(strategy: QueueStrategy, candidates: &[Candidate], rr_last: Option<UserId>) -> Option<Candidate> {
     let mut p = Picker::new(strategy, rr_last);
     for c in candidates {
         p.consider(*c);
@@ -130,11 +108,7 @@ mod tests {
         let cs = [c(0, 500, 0, 0, 0), c(1, 100, 9, 0, 0), c(2, 300, 0, 0, 0)];
         assert_eq!(picked(QueueStrategy::LongestIdle, &cs), 1);
         let tie = [c(2, 100, 0, 0, 0), c(1, 100, 0, 0, 0)];
-        assert_eq!(
-            picked(QueueStrategy::LongestIdle, &tie),
-            1,
-            "lower id wins a tie"
-        );
+        assert_eq!(picked(QueueStrategy::LongestIdle, &tie), 1, "lower id wins a tie");
     }
 
     #[test]
@@ -158,11 +132,7 @@ mod tests {
         let cs = [c(0, 100, 0, 0, 2), c(1, 50, 0, 0, 0), c(2, 10, 0, 0, 1)];
         assert_eq!(picked(QueueStrategy::TopDown, &cs), 1);
         let unlisted = [c(3, 0, 0, 0, usize::MAX), c(2, 0, 0, 0, usize::MAX)];
-        assert_eq!(
-            picked(QueueStrategy::TopDown, &unlisted),
-            2,
-            "unlisted agents by id"
-        );
+        assert_eq!(picked(QueueStrategy::TopDown, &unlisted), 2, "unlisted agents by id");
     }
 
     #[test]
@@ -178,12 +148,7 @@ mod tests {
         assert_eq!(wrapped.idx, 0);
         // the remembered agent is busy now: the next one after it still gets the call
         let without_1 = [cs[0], cs[2]];
-        assert_eq!(
-            pick(QueueStrategy::RoundRobin, &without_1, Some(first.id))
-                .unwrap()
-                .idx,
-            2
-        );
+        assert_eq!(pick(QueueStrategy::RoundRobin, &without_1, Some(first.id)).unwrap().idx, 2);
     }
 
     #[test]

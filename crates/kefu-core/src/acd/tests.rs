@@ -28,10 +28,7 @@ fn p(level: i64) -> Proficiency {
 /// A queue requiring skill `n` at level ≥ 1.
 fn q(n: u128) -> QueueConfig {
     let mut c = QueueConfig::new(queue(n), format!("q{n}"));
-    c.skills = vec![SkillRequirement {
-        skill: skill(n),
-        min: p(1),
-    }];
+    c.skills = vec![SkillRequirement { skill: skill(n), min: p(1) }];
     c
 }
 
@@ -42,19 +39,10 @@ struct H {
 
 impl H {
     fn new(queues: Vec<QueueConfig>) -> H {
-        Self::with(
-            AcdSettings {
-                announce_every_ms: 0,
-                ..AcdSettings::default()
-            },
-            queues,
-        )
+        Self::with(AcdSettings { announce_every_ms: 0, ..AcdSettings::default() }, queues)
     }
     fn with(settings: AcdSettings, queues: Vec<QueueConfig>) -> H {
-        H {
-            r: Router::new(settings, queues).unwrap(),
-            now: 0,
-        }
+        H { r: Router::new(settings, queues).unwrap(), now: 0 }
     }
     fn t(&self) -> Timestamp {
         Timestamp::from_millis(self.now)
@@ -75,19 +63,11 @@ impl H {
     /// Logs an agent in with skills [(skill n, level)] and makes them ready.
     fn ready(&mut self, a: u128, skills: &[(u128, i64)]) -> Vec<Action> {
         let skills = skills.iter().map(|(s, l)| (skill(*s), p(*l))).collect();
-        self.go(Input::AgentLogin {
-            agent: agent(a),
-            skills,
-        });
+        self.go(Input::AgentLogin { agent: agent(a), skills });
         self.go(Input::AgentReady { agent: agent(a) })
     }
     fn queue_call(&mut self, c: u128, qn: u128, prio: Priority) -> Vec<Action> {
-        self.go(Input::CallQueued {
-            call: call(c),
-            queue: queue(qn),
-            priority: prio,
-            customer: None,
-        })
+        self.go(Input::CallQueued { call: call(c), queue: queue(qn), priority: prio, customer: None })
     }
     fn state(&self, a: u128) -> AgentState {
         self.r.agent(agent(a)).unwrap().state()
@@ -122,10 +102,7 @@ fn three_ready(strategy: QueueStrategy) -> H {
     let mut h = H::new(vec![cfg]);
     h.at(0.0).ready(3, &[(1, 9)]);
     h.queue_call(99, 1, Priority::NORMAL);
-    h.go(Input::CallAnswered {
-        call: call(99),
-        agent: agent(3),
-    });
+    h.go(Input::CallAnswered { call: call(99), agent: agent(3) });
     h.go(Input::CallEnded { call: call(99) });
     h.go(Input::AgentReady { agent: agent(3) }); // ends ACW at t=0
     h.at(1.0).ready(1, &[(1, 5)]);
@@ -157,10 +134,7 @@ fn ring_all_rings_everyone_and_the_first_answer_wins() {
     let mut rung: Vec<UserId> = offers(&out).into_iter().map(|(_, a)| a).collect();
     rung.sort();
     assert_eq!(rung, vec![agent(1), agent(2), agent(3)]);
-    let out = h.at(12.0).go(Input::CallAnswered {
-        call: call(1),
-        agent: agent(2),
-    });
+    let out = h.at(12.0).go(Input::CallAnswered { call: call(1), agent: agent(2) });
     let cancelled: Vec<UserId> = out
         .iter()
         .filter_map(|a| match a {
@@ -173,22 +147,8 @@ fn ring_all_rings_everyone_and_the_first_answer_wins() {
     assert_eq!(h.state(3), AgentState::Ready);
     assert!(matches!(h.state(2), AgentState::Talking { .. }));
     // a second agent answering now is refused
-    let err =
-        h.r.handle(
-            h.t(),
-            Input::CallAnswered {
-                call: call(1),
-                agent: agent(1),
-            },
-        )
-        .unwrap_err();
-    assert_eq!(
-        err,
-        AcdError::NotOffered {
-            call: call(1),
-            agent: agent(1)
-        }
-    );
+    let err = h.r.handle(h.t(), Input::CallAnswered { call: call(1), agent: agent(1) }).unwrap_err();
+    assert_eq!(err, AcdError::NotOffered { call: call(1), agent: agent(1) });
 }
 
 #[test]
@@ -199,31 +159,16 @@ fn ring_no_answer_sets_not_ready_and_requeues_at_the_head() {
     // agent 2 busy on another call so the rung-out call must wait
     h.at(2.0).queue_call(1, 1, Priority::NORMAL); // → agent 1
     h.at(3.0).queue_call(2, 1, Priority::NORMAL); // → agent 2
-    h.go(Input::CallAnswered {
-        call: call(2),
-        agent: agent(2),
-    });
+    h.go(Input::CallAnswered { call: call(2), agent: agent(2) });
     h.at(4.0).queue_call(3, 1, Priority::NORMAL); // waits behind nobody
     let out = h.tick_to(17.0); // agent 1's ring timed out (15 s)
-    assert_eq!(
-        h.state(1),
-        AgentState::NotReady {
-            reason: NotReadyReason::NoAnswer
-        }
+    assert_eq!(h.state(1), AgentState::NotReady { reason: NotReadyReason::NoAnswer });
+    assert!(
+        events(&out)
+            .iter()
+            .any(|e| matches!(e, RouterEventDetail::CallNoAnswer { ring_ms: 15_000, declined: false, .. }))
     );
-    assert!(events(&out).iter().any(|e| matches!(
-        e,
-        RouterEventDetail::CallNoAnswer {
-            ring_ms: 15_000,
-            declined: false,
-            ..
-        }
-    )));
-    assert_eq!(
-        h.r.position(call(1), h.t()),
-        Some((queue(1), 1)),
-        "back at the head, ahead of call 3"
-    );
+    assert_eq!(h.r.position(call(1), h.t()), Some((queue(1), 1)), "back at the head, ahead of call 3");
     assert_eq!(h.r.position(call(3), h.t()), Some((queue(1), 2)));
     // the next free agent gets call 1 first
     h.at(20.0).go(Input::CallEnded { call: call(2) });
@@ -233,41 +178,17 @@ fn ring_no_answer_sets_not_ready_and_requeues_at_the_head() {
 
 #[test]
 fn declining_counts_like_ringing_out_and_max_no_answer_logs_out() {
-    let settings = AcdSettings {
-        max_no_answer: 2,
-        announce_every_ms: 0,
-        ..AcdSettings::default()
-    };
+    let settings = AcdSettings { max_no_answer: 2, announce_every_ms: 0, ..AcdSettings::default() };
     let mut h = H::with(settings, vec![q(1)]);
     h.at(0.0).ready(1, &[(1, 5)]);
     h.queue_call(1, 1, Priority::NORMAL);
-    let out = h.at(1.0).go(Input::CallRejected {
-        call: call(1),
-        agent: agent(1),
-    });
-    assert!(
-        events(&out)
-            .iter()
-            .any(|e| matches!(e, RouterEventDetail::CallNoAnswer { declined: true, .. }))
-    );
-    assert_eq!(
-        h.state(1),
-        AgentState::NotReady {
-            reason: NotReadyReason::NoAnswer
-        }
-    );
+    let out = h.at(1.0).go(Input::CallRejected { call: call(1), agent: agent(1) });
+    assert!(events(&out).iter().any(|e| matches!(e, RouterEventDetail::CallNoAnswer { declined: true, .. })));
+    assert_eq!(h.state(1), AgentState::NotReady { reason: NotReadyReason::NoAnswer });
     let out = h.at(2.0).go(Input::AgentReady { agent: agent(1) });
-    assert_eq!(
-        offers(&out),
-        vec![(call(1), agent(1))],
-        "the waiting call comes straight back"
-    );
+    assert_eq!(offers(&out), vec![(call(1), agent(1))], "the waiting call comes straight back");
     h.tick_to(17.5);
-    assert_eq!(
-        h.state(1),
-        AgentState::LoggedOut,
-        "second no-answer in a row logs the agent out"
-    );
+    assert_eq!(h.state(1), AgentState::LoggedOut, "second no-answer in a row logs the agent out");
 }
 
 #[test]
@@ -291,11 +212,7 @@ fn priority_serves_emergency_then_vip_and_aging_prevents_starvation() {
     assert_eq!(h.r.position(call(2), h.t()).unwrap().1, 1);
     assert_eq!(h.r.position(call(1), h.t()).unwrap().1, 2);
     assert_eq!(h.r.position(call(4), h.t()).unwrap().1, 3);
-    assert_eq!(
-        h.r.position(call(5), h.t()).unwrap().1,
-        4,
-        "the fresh VIP waits behind the aged normal calls"
-    );
+    assert_eq!(h.r.position(call(5), h.t()).unwrap().1, 4, "the fresh VIP waits behind the aged normal calls");
 }
 
 #[test]
@@ -304,29 +221,16 @@ fn overflow_widen_keeps_position_and_lets_other_agents_take_it() {
     a.overflow = vec![OverflowStep {
         after_secs: 30,
         when: OverflowWhen::Always,
-        action: OverflowAction::Widen {
-            queues: vec![queue(2)],
-        },
+        action: OverflowAction::Widen { queues: vec![queue(2)] },
     }];
     let mut h = H::new(vec![a, q(2)]);
-    h.at(0.0).go(Input::AgentLogin {
-        agent: agent(9),
-        skills: vec![(skill(1), p(5))],
-    }); // logged in, not ready
+    h.at(0.0).go(Input::AgentLogin { agent: agent(9), skills: vec![(skill(1), p(5))] }); // logged in, not ready
     h.at(0.0).queue_call(1, 1, Priority::NORMAL);
     h.at(10.0).ready(2, &[(2, 5)]); // skill 2 only: not eligible yet
     assert_eq!(h.state(2), AgentState::Ready);
     let out = h.tick_to(30.0);
-    assert!(
-        events(&out)
-            .iter()
-            .any(|e| matches!(e, RouterEventDetail::CallOverflowed { step: 0, .. }))
-    );
-    assert_eq!(
-        offers(&out),
-        vec![(call(1), agent(2))],
-        "agent of the widened queue takes it"
-    );
+    assert!(events(&out).iter().any(|e| matches!(e, RouterEventDetail::CallOverflowed { step: 0, .. })));
+    assert_eq!(offers(&out), vec![(call(1), agent(2))], "agent of the widened queue takes it");
 }
 
 #[test]
@@ -338,11 +242,7 @@ fn overflow_to_another_queue_and_out_of_the_router() {
         action: OverflowAction::Queue { queue: queue(2) },
     }];
     let mut b = q(2);
-    b.overflow = vec![OverflowStep {
-        after_secs: 40,
-        when: OverflowWhen::Always,
-        action: OverflowAction::Voicemail,
-    }];
+    b.overflow = vec![OverflowStep { after_secs: 40, when: OverflowWhen::Always, action: OverflowAction::Voicemail }];
     let mut h = H::new(vec![a, b]);
     h.at(0.0).queue_call(1, 1, Priority::NORMAL);
     let out = h.tick_to(20.0);
@@ -350,40 +250,20 @@ fn overflow_to_another_queue_and_out_of_the_router() {
     assert!(ev.iter().any(|e| matches!(e, RouterEventDetail::CallQueued { queue: q, overflowed_from: Some(f), .. } if *q == queue(2) && *f == queue(1))));
     assert_eq!(h.r.position(call(1), h.t()), Some((queue(2), 1)));
     let out = h.tick_to(59.0);
-    assert!(
-        offers(&out).is_empty() && h.r.calls_in_progress() == 1,
-        "queue 2's timer counts from entering queue 2"
-    );
+    assert!(offers(&out).is_empty() && h.r.calls_in_progress() == 1, "queue 2's timer counts from entering queue 2");
     let out = h.tick_to(60.0);
-    assert!(out.iter().any(|a| matches!(
-        a,
-        Action::Overflow {
-            action: OverflowAction::Voicemail,
-            ..
-        }
-    )));
-    assert_eq!(
-        h.r.calls_in_progress(),
-        0,
-        "voicemail takes the call out of the router"
-    );
+    assert!(out.iter().any(|a| matches!(a, Action::Overflow { action: OverflowAction::Voicemail, .. })));
+    assert_eq!(h.r.calls_in_progress(), 0, "voicemail takes the call out of the router");
     let s1 = h.r.stats(queue(1), h.t()).unwrap();
     let s2 = h.r.stats(queue(2), h.t()).unwrap();
-    assert_eq!(
-        (s1.offered, s1.overflowed, s2.offered, s2.overflowed),
-        (1, 1, 1, 1)
-    );
+    assert_eq!((s1.offered, s1.overflowed, s2.offered, s2.overflowed), (1, 1, 1, 1));
 }
 
 #[test]
 fn conditional_overflow_on_queue_length_and_staffing() {
     let mut a = q(1);
     a.overflow = vec![
-        OverflowStep {
-            after_secs: 0,
-            when: OverflowWhen::NoAgentsLoggedIn,
-            action: OverflowAction::Voicemail,
-        },
+        OverflowStep { after_secs: 0, when: OverflowWhen::NoAgentsLoggedIn, action: OverflowAction::Voicemail },
         OverflowStep {
             after_secs: 0,
             when: OverflowWhen::QueueLongerThan { max: 2 },
@@ -392,39 +272,23 @@ fn conditional_overflow_on_queue_length_and_staffing() {
         OverflowStep {
             after_secs: 0,
             when: OverflowWhen::AllAgentsNotReady,
-            action: OverflowAction::External {
-                number: "95555".into(),
-            },
+            action: OverflowAction::External { number: "95555".into() },
         },
     ];
     let mut h = H::new(vec![a]);
     let out = h.at(0.0).queue_call(1, 1, Priority::NORMAL);
-    assert!(
-        out.iter()
-            .any(|a| matches!(a, Action::Overflow { step: 0, .. })),
-        "nobody logged in → voicemail at once"
-    );
+    assert!(out.iter().any(|a| matches!(a, Action::Overflow { step: 0, .. })), "nobody logged in → voicemail at once");
     // an agent logs in (not ready) → all logged-in agents are not ready → external number
-    h.go(Input::AgentLogin {
-        agent: agent(1),
-        skills: vec![(skill(1), p(3))],
-    });
+    h.go(Input::AgentLogin { agent: agent(1), skills: vec![(skill(1), p(3))] });
     let out = h.at(1.0).queue_call(2, 1, Priority::NORMAL);
-    assert!(
-        out.iter()
-            .any(|a| matches!(a, Action::Overflow { step: 2, .. }))
-    );
+    assert!(out.iter().any(|a| matches!(a, Action::Overflow { step: 2, .. })));
     // agent ready but busy: calls wait; the third waiting call makes the queue longer than 2
     h.go(Input::AgentReady { agent: agent(1) });
     h.queue_call(3, 1, Priority::NORMAL); // offered to agent 1
     h.queue_call(4, 1, Priority::NORMAL);
     h.queue_call(5, 1, Priority::NORMAL);
     let out = h.queue_call(6, 1, Priority::NORMAL);
-    assert!(
-        out.iter()
-            .any(|a| matches!(a, Action::Overflow { call: c, step: 1, .. } if *c == call(6))),
-        "{out:?}"
-    );
+    assert!(out.iter().any(|a| matches!(a, Action::Overflow { call: c, step: 1, .. } if *c == call(6))), "{out:?}");
     assert_eq!(h.r.stats(queue(1), h.t()).unwrap().waiting, 2);
 }
 
@@ -434,60 +298,23 @@ fn merge_groups_share_agents_oldest_first_and_split_again() {
     h.at(0.0).queue_call(1, 2, Priority::NORMAL);
     h.at(1.0).queue_call(2, 1, Priority::NORMAL);
     h.at(2.0).queue_call(3, 2, Priority::NORMAL);
-    h.at(3.0).go(Input::AgentLogin {
-        agent: agent(1),
-        skills: vec![(skill(1), p(5))],
-    });
+    h.at(3.0).go(Input::AgentLogin { agent: agent(1), skills: vec![(skill(1), p(5))] });
     let out = h.go(Input::AgentReady { agent: agent(1) });
-    assert_eq!(
-        offers(&out),
-        vec![(call(2), agent(1))],
-        "only its own queue before merging"
-    );
-    h.go(Input::CallAnswered {
-        call: call(2),
-        agent: agent(1),
-    });
+    assert_eq!(offers(&out), vec![(call(2), agent(1))], "only its own queue before merging");
+    h.go(Input::CallAnswered { call: call(2), agent: agent(1) });
     h.go(Input::CallEnded { call: call(2) });
-    let out = h.at(5.0).go(Input::MergeQueues {
-        queues: vec![queue(1), queue(2)],
-    });
-    assert!(
-        events(&out)
-            .iter()
-            .any(|e| matches!(e, RouterEventDetail::QueuesMerged { queues } if queues.len() == 2))
-    );
+    let out = h.at(5.0).go(Input::MergeQueues { queues: vec![queue(1), queue(2)] });
+    assert!(events(&out).iter().any(|e| matches!(e, RouterEventDetail::QueuesMerged { queues } if queues.len() == 2)));
     let out = h.go(Input::AgentReady { agent: agent(1) });
-    assert_eq!(
-        offers(&out),
-        vec![(call(1), agent(1))],
-        "merged: the oldest call of either queue"
-    );
-    let err =
-        h.r.handle(
-            h.t(),
-            Input::MergeQueues {
-                queues: vec![queue(1), queue(2)],
-            },
-        )
-        .unwrap_err();
+    assert_eq!(offers(&out), vec![(call(1), agent(1))], "merged: the oldest call of either queue");
+    let err = h.r.handle(h.t(), Input::MergeQueues { queues: vec![queue(1), queue(2)] }).unwrap_err();
     assert!(matches!(err, AcdError::Merge(_)));
     let out = h.go(Input::SplitQueues { queue: queue(2) });
-    assert!(
-        events(&out)
-            .iter()
-            .any(|e| matches!(e, RouterEventDetail::QueuesSplit { .. }))
-    );
-    h.go(Input::CallAnswered {
-        call: call(1),
-        agent: agent(1),
-    });
+    assert!(events(&out).iter().any(|e| matches!(e, RouterEventDetail::QueuesSplit { .. })));
+    h.go(Input::CallAnswered { call: call(1), agent: agent(1) });
     h.go(Input::CallEnded { call: call(1) });
     let out = h.go(Input::AgentReady { agent: agent(1) });
-    assert!(
-        offers(&out).is_empty(),
-        "split: queue 2's call 3 is no longer theirs"
-    );
+    assert!(offers(&out).is_empty(), "split: queue 2's call 3 is no longer theirs");
 }
 
 #[test]
@@ -496,28 +323,16 @@ fn abandon_while_waiting_or_ringing() {
     h.at(0.0).queue_call(1, 1, Priority::NORMAL);
     h.queue_call(2, 1, Priority::NORMAL);
     let out = h.at(12.0).go(Input::CallAbandoned { call: call(2) });
-    assert!(events(&out).iter().any(|e| matches!(
-        e,
-        RouterEventDetail::CallAbandoned {
-            wait_ms: 12_000,
-            position: 2,
-            ..
-        }
-    )));
+    assert!(
+        events(&out).iter().any(|e| matches!(e, RouterEventDetail::CallAbandoned { wait_ms: 12_000, position: 2, .. }))
+    );
     h.at(13.0).ready(1, &[(1, 5)]); // call 1 rings
     let out = h.at(14.0).go(Input::CallAbandoned { call: call(1) });
     assert!(out.iter().any(|a| matches!(a, Action::CancelOffer { .. })));
-    assert_eq!(
-        h.state(1),
-        AgentState::Ready,
-        "the agent is free again, not penalised"
-    );
+    assert_eq!(h.state(1), AgentState::Ready, "the agent is free again, not penalised");
     let s = h.r.stats(queue(1), h.t()).unwrap();
     assert_eq!((s.abandoned, s.short_abandoned, s.waiting), (2, 0, 0));
-    assert_eq!(
-        h.r.handle(h.t(), Input::CallAbandoned { call: call(1) }),
-        Err(AcdError::UnknownCall(call(1)))
-    );
+    assert_eq!(h.r.handle(h.t(), Input::CallAbandoned { call: call(1) }), Err(AcdError::UnknownCall(call(1))));
 }
 
 #[test]
@@ -525,87 +340,48 @@ fn acw_returns_to_ready_by_itself_or_to_the_requested_not_ready() {
     let mut h = H::new(vec![q(1)]);
     h.at(0.0).ready(1, &[(1, 5)]);
     h.queue_call(1, 1, Priority::NORMAL);
-    h.go(Input::CallAnswered {
-        call: call(1),
-        agent: agent(1),
-    });
+    h.go(Input::CallAnswered { call: call(1), agent: agent(1) });
     h.at(10.0).go(Input::CallHold { agent: agent(1) });
     h.at(40.0).go(Input::CallUnhold { agent: agent(1) });
     let out = h.at(100.0).go(Input::CallEnded { call: call(1) });
-    assert!(events(&out).iter().any(|e| matches!(
-        e,
-        RouterEventDetail::CallCompleted {
-            talk_ms: 70_000,
-            hold_ms: 30_000,
-            ..
-        }
-    )));
+    assert!(
+        events(&out)
+            .iter()
+            .any(|e| matches!(e, RouterEventDetail::CallCompleted { talk_ms: 70_000, hold_ms: 30_000, .. }))
+    );
     assert!(matches!(h.state(1), AgentState::AfterCallWork { .. }));
     assert_eq!(h.r.next_deadline(), Some(Timestamp::from_millis(120_000)));
     h.queue_call(2, 1, Priority::NORMAL);
     let out = h.tick_to(120.0);
-    assert_eq!(
-        h.state(1),
-        AgentState::Reserved { call: call(2) },
-        "ready after ACW and straight to the waiting call"
-    );
+    assert_eq!(h.state(1), AgentState::Reserved { call: call(2) }, "ready after ACW and straight to the waiting call");
     assert_eq!(offers(&out), vec![(call(2), agent(1))]);
-    h.go(Input::CallAnswered {
-        call: call(2),
-        agent: agent(1),
-    });
-    h.go(Input::AgentNotReady {
-        agent: agent(1),
-        reason: NotReadyReason::Meal,
-    });
+    h.go(Input::CallAnswered { call: call(2), agent: agent(1) });
+    h.go(Input::AgentNotReady { agent: agent(1), reason: NotReadyReason::Meal });
     assert_eq!(h.r.pending_not_ready(agent(1)), Some(NotReadyReason::Meal));
     h.at(150.0).go(Input::CallEnded { call: call(2) });
     h.tick_to(170.0);
-    assert_eq!(
-        h.state(1),
-        AgentState::NotReady {
-            reason: NotReadyReason::Meal
-        }
-    );
+    assert_eq!(h.state(1), AgentState::NotReady { reason: NotReadyReason::Meal });
 }
 
 #[test]
 fn announcements_tell_position_and_estimated_wait() {
-    let settings = AcdSettings {
-        announce_every_ms: 30_000,
-        default_aht_ms: 120_000,
-        ..AcdSettings::default()
-    };
+    let settings = AcdSettings { announce_every_ms: 30_000, default_aht_ms: 120_000, ..AcdSettings::default() };
     let mut h = H::with(settings, vec![q(1)]);
     // two staffed agents, both busy
     for (a, c) in [(1, 101), (2, 102)] {
         h.at(0.0).ready(a, &[(1, 5)]);
         h.queue_call(c, 1, Priority::NORMAL);
-        h.go(Input::CallAnswered {
-            call: call(c),
-            agent: agent(a),
-        });
+        h.go(Input::CallAnswered { call: call(c), agent: agent(a) });
     }
     let out = h.at(1.0).queue_call(1, 1, Priority::NORMAL);
     h.queue_call(2, 1, Priority::NORMAL);
     assert_eq!(
         out.iter().find(|a| matches!(a, Action::Announce { .. })),
-        Some(&Action::Announce {
-            call: call(1),
-            position: 1,
-            ewt_secs: 60
-        })
+        Some(&Action::Announce { call: call(1), position: 1, ewt_secs: 60 })
     );
-    assert_eq!(
-        h.r.ewt_secs(queue(1), 2),
-        Some(120),
-        "EWT = position × AHT ÷ staffed agents"
-    );
+    assert_eq!(h.r.ewt_secs(queue(1), 2), Some(120), "EWT = position × AHT ÷ staffed agents");
     let out = h.tick_to(31.0);
-    let announced: Vec<_> = out
-        .iter()
-        .filter(|a| matches!(a, Action::Announce { .. }))
-        .collect();
+    let announced: Vec<_> = out.iter().filter(|a| matches!(a, Action::Announce { .. })).collect();
     assert_eq!(announced.len(), 2, "each waiting caller again after 30 s");
 }
 
@@ -621,26 +397,13 @@ fn statistics_follow_the_kpi_definitions() {
     h.at(2.0).go(Input::CallAbandoned { call: call(4) }); // short abandon
     h.at(30.0).go(Input::CallAbandoned { call: call(3) }); // abandoned after SL
     h.at(10.0).ready(1, &[(1, 5)]);
-    h.go(Input::CallAnswered {
-        call: call(1),
-        agent: agent(1),
-    }); // waited 10 s
+    h.go(Input::CallAnswered { call: call(1), agent: agent(1) }); // waited 10 s
     h.at(10.0).ready(2, &[(1, 5)]);
     h.at(40.0);
-    h.go(Input::CallAnswered {
-        call: call(2),
-        agent: agent(2),
-    }); // waited 40 s
+    h.go(Input::CallAnswered { call: call(2), agent: agent(2) }); // waited 40 s
     let s = h.r.stats(queue(1), h.t()).unwrap();
-    assert_eq!(
-        (s.offered, s.answered, s.abandoned, s.short_abandoned),
-        (4, 2, 1, 1)
-    );
-    assert_eq!(
-        s.service_level,
-        Some(1.0 / 3.0),
-        "1 in SL ÷ (2 answered + 1 abandoned after T)"
-    );
+    assert_eq!((s.offered, s.answered, s.abandoned, s.short_abandoned), (4, 2, 1, 1));
+    assert_eq!(s.service_level, Some(1.0 / 3.0), "1 in SL ÷ (2 answered + 1 abandoned after T)");
     assert_eq!(s.abandon_rate, Some(1.0 / 3.0));
     assert_eq!(s.asa_secs, Some(25.0));
     assert_eq!(s.agents_in(StateKind::Talking), 2);
@@ -650,19 +413,11 @@ fn statistics_follow_the_kpi_definitions() {
 fn refused_inputs_change_nothing() {
     let mut h = H::new(vec![q(1)]);
     h.at(0.0).ready(1, &[(1, 5)]);
-    assert_eq!(
-        h.r.handle(h.t(), Input::AgentReady { agent: agent(7) }),
-        Err(AcdError::UnknownAgent(agent(7)))
-    );
+    assert_eq!(h.r.handle(h.t(), Input::AgentReady { agent: agent(7) }), Err(AcdError::UnknownAgent(agent(7))));
     assert_eq!(
         h.r.handle(
             h.t(),
-            Input::CallQueued {
-                call: call(1),
-                queue: queue(9),
-                priority: Priority::NORMAL,
-                customer: None
-            }
+            Input::CallQueued { call: call(1), queue: queue(9), priority: Priority::NORMAL, customer: None }
         ),
         Err(AcdError::UnknownQueue(queue(9)))
     );
@@ -670,52 +425,20 @@ fn refused_inputs_change_nothing() {
     assert_eq!(
         h.r.handle(
             h.t(),
-            Input::CallQueued {
-                call: call(1),
-                queue: queue(1),
-                priority: Priority::NORMAL,
-                customer: None
-            }
+            Input::CallQueued { call: call(1), queue: queue(1), priority: Priority::NORMAL, customer: None }
         ),
         Err(AcdError::DuplicateCall(call(1)))
     );
-    let err =
-        h.r.handle(h.t(), Input::CallEnded { call: call(1) })
-            .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            AcdError::CallState {
-                state: "ringing",
-                ..
-            }
-        ),
-        "{err}"
-    );
-    let err =
-        h.r.handle(h.t(), Input::CallHold { agent: agent(1) })
-            .unwrap_err();
-    assert!(
-        matches!(err, AcdError::Transition { .. }),
-        "cannot hold a ringing call"
-    );
-    let err =
-        h.r.handle(
-            h.t(),
-            Input::AgentLogout {
-                agent: agent(1),
-                forced: false,
-            },
-        )
-        .unwrap_err();
+    let err = h.r.handle(h.t(), Input::CallEnded { call: call(1) }).unwrap_err();
+    assert!(matches!(err, AcdError::CallState { state: "ringing", .. }), "{err}");
+    let err = h.r.handle(h.t(), Input::CallHold { agent: agent(1) }).unwrap_err();
+    assert!(matches!(err, AcdError::Transition { .. }), "cannot hold a ringing call");
+    let err = h.r.handle(h.t(), Input::AgentLogout { agent: agent(1), forced: false }).unwrap_err();
     assert!(matches!(err, AcdError::Transition { .. }));
     assert_eq!(h.state(1), AgentState::Reserved { call: call(1) });
     h.r.check_invariants().unwrap();
     // a forced logout while ringing puts the call back at the head
-    let out = h.go(Input::AgentLogout {
-        agent: agent(1),
-        forced: true,
-    });
+    let out = h.go(Input::AgentLogout { agent: agent(1), forced: true });
     assert!(out.iter().any(|a| matches!(a, Action::CancelOffer { .. })));
     assert_eq!(h.r.position(call(1), h.t()), Some((queue(1), 1)));
 }
@@ -725,10 +448,7 @@ fn every_decision_becomes_an_event_log_record() {
     let mut h = H::new(vec![q(1)]);
     let mut all = h.at(0.0).ready(1, &[(1, 5)]);
     all.extend(h.queue_call(1, 1, Priority::VIP));
-    all.extend(h.at(3.0).go(Input::CallAnswered {
-        call: call(1),
-        agent: agent(1),
-    }));
+    all.extend(h.at(3.0).go(Input::CallAnswered { call: call(1), agent: agent(1) }));
     all.extend(h.at(60.0).go(Input::CallEnded { call: call(1) }));
     let kinds: Vec<&str> = all
         .iter()
@@ -753,11 +473,7 @@ fn every_decision_becomes_an_event_log_record() {
     for a in &all {
         if let Action::Event(e) = a {
             let rec = e.to_event(crate::ids::EventId::from_uuid(Uuid::from_u128(1)));
-            assert_eq!(
-                RouterEvent::from_event(&rec).as_ref(),
-                Some(e),
-                "round trip through the log record"
-            );
+            assert_eq!(RouterEvent::from_event(&rec).as_ref(), Some(e), "round trip through the log record");
             if let RouterEventDetail::CallAnswered { .. } = e.detail {
                 assert_eq!(rec.agent, Some(agent(1)));
                 assert_eq!(rec.queue, Some(queue(1)));
@@ -821,20 +537,15 @@ mod properties {
         qs[0].overflow = vec![OverflowStep {
             after_secs: 20,
             when: OverflowWhen::Always,
-            action: OverflowAction::Widen {
-                queues: vec![queue(1)],
-            },
+            action: OverflowAction::Widen { queues: vec![queue(1)] },
         }];
         qs[1].overflow = vec![OverflowStep {
             after_secs: 40,
             when: OverflowWhen::Always,
             action: OverflowAction::Queue { queue: queue(2) },
         }];
-        qs[2].overflow = vec![OverflowStep {
-            after_secs: 90,
-            when: OverflowWhen::Always,
-            action: OverflowAction::Voicemail,
-        }];
+        qs[2].overflow =
+            vec![OverflowStep { after_secs: 90, when: OverflowWhen::Always, action: OverflowAction::Voicemail }];
         qs
     }
 
@@ -851,26 +562,15 @@ mod properties {
             for a in actions {
                 let Action::Event(e) = a else { continue };
                 match &e.detail {
-                    RouterEventDetail::CallQueued {
-                        call,
-                        overflowed_from: None,
-                        ..
-                    } => {
+                    RouterEventDetail::CallQueued { call, overflowed_from: None, .. } => {
                         *self.queued.entry(*call).or_default() += 1;
                     }
                     RouterEventDetail::CallAnswered { call, agent, .. } => {
-                        prop_assert!(
-                            self.answered_by.insert(*call, *agent).is_none(),
-                            "call {call} answered twice"
-                        );
+                        prop_assert!(self.answered_by.insert(*call, *agent).is_none(), "call {call} answered twice");
                         *self.ended.entry(*call).or_default() += 1;
                     }
-                    RouterEventDetail::CallAbandoned { call, .. } => {
-                        *self.ended.entry(*call).or_default() += 1
-                    }
-                    RouterEventDetail::CallOverflowed { call, action, .. }
-                        if action.leaves_router() =>
-                    {
+                    RouterEventDetail::CallAbandoned { call, .. } => *self.ended.entry(*call).or_default() += 1,
+                    RouterEventDetail::CallOverflowed { call, action, .. } if action.leaves_router() => {
                         *self.ended.entry(*call).or_default() += 1;
                     }
                     _ => {}
@@ -881,25 +581,13 @@ mod properties {
     }
 
     fn run(strategy: QueueStrategy, steps: Vec<Step>) -> Result<(), TestCaseError> {
-        let settings = AcdSettings {
-            max_no_answer: 2,
-            ..AcdSettings::default()
-        };
+        let settings = AcdSettings { max_no_answer: 2, ..AcdSettings::default() };
         let mut r = Router::new(settings, center(strategy)).unwrap();
         let mut now = 0i64;
         let mut next_call = 0u128;
         let mut ledger = Ledger::default();
-        let skills_of = |a: u8| {
-            vec![
-                (skill(u128::from(a % 3)), p(5)),
-                (skill(u128::from((a + 1) % 3)), p(2)),
-            ]
-        };
-        let apply = |r: &mut Router,
-                     now: i64,
-                     input: Input,
-                     ledger: &mut Ledger|
-         -> Result<(), TestCaseError> {
+        let skills_of = |a: u8| vec![(skill(u128::from(a % 3)), p(5)), (skill(u128::from((a + 1) % 3)), p(2))];
+        let apply = |r: &mut Router, now: i64, input: Input, ledger: &mut Ledger| -> Result<(), TestCaseError> {
             // refused inputs are fine (random steps are often invalid); they must change nothing
             if let Ok(out) = r.handle(Timestamp::from_millis(now), input) {
                 ledger.observe(&out)?;
@@ -909,21 +597,12 @@ mod properties {
         };
         for s in steps {
             let input = match s {
-                Step::Login(a) => Input::AgentLogin {
-                    agent: agent(u128::from(a)),
-                    skills: skills_of(a),
-                },
-                Step::Ready(a) => Input::AgentReady {
-                    agent: agent(u128::from(a)),
-                },
-                Step::NotReady(a) => Input::AgentNotReady {
-                    agent: agent(u128::from(a)),
-                    reason: NotReadyReason::Break,
-                },
-                Step::Logout(a, forced) => Input::AgentLogout {
-                    agent: agent(u128::from(a)),
-                    forced,
-                },
+                Step::Login(a) => Input::AgentLogin { agent: agent(u128::from(a)), skills: skills_of(a) },
+                Step::Ready(a) => Input::AgentReady { agent: agent(u128::from(a)) },
+                Step::NotReady(a) => {
+                    Input::AgentNotReady { agent: agent(u128::from(a)), reason: NotReadyReason::Break }
+                }
+                Step::Logout(a, forced) => Input::AgentLogout { agent: agent(u128::from(a)), forced },
                 Step::Queue(qn, prio) => {
                     next_call += 1;
                     Input::CallQueued {
@@ -933,34 +612,24 @@ mod properties {
                         customer: None,
                     }
                 }
-                Step::Abandon(c) => Input::CallAbandoned {
-                    call: call(u128::from(c)),
-                },
+                Step::Abandon(c) => Input::CallAbandoned { call: call(u128::from(c)) },
                 Step::AnswerSomeOffer(a) | Step::Reject(a) => {
                     let id = agent(u128::from(a));
                     match r.agent(id).map(|x| x.state()) {
                         Some(AgentState::Reserved { call }) if matches!(s, Step::Reject(_)) => {
                             Input::CallRejected { call, agent: id }
                         }
-                        Some(AgentState::Reserved { call }) => {
-                            Input::CallAnswered { call, agent: id }
-                        }
+                        Some(AgentState::Reserved { call }) => Input::CallAnswered { call, agent: id },
                         _ => Input::Tick,
                     }
                 }
-                Step::End(c) => Input::CallEnded {
-                    call: call(u128::from(c)),
-                },
-                Step::Hold(a) => Input::CallHold {
-                    agent: agent(u128::from(a)),
-                },
+                Step::End(c) => Input::CallEnded { call: call(u128::from(c)) },
+                Step::Hold(a) => Input::CallHold { agent: agent(u128::from(a)) },
                 Step::Advance(ms) => {
                     now += i64::from(ms);
                     Input::Tick
                 }
-                Step::Merge => Input::MergeQueues {
-                    queues: vec![queue(0), queue(2)],
-                },
+                Step::Merge => Input::MergeQueues { queues: vec![queue(0), queue(2)] },
                 Step::Split => Input::SplitQueues { queue: queue(0) },
             };
             apply(&mut r, now, input, &mut ledger)?;
@@ -969,40 +638,21 @@ mod properties {
         for a in 0..6u8 {
             let id = agent(u128::from(a));
             if r.agent(id).is_none() {
-                apply(
-                    &mut r,
-                    now,
-                    Input::AgentLogin {
-                        agent: id,
-                        skills: skills_of(a),
-                    },
-                    &mut ledger,
-                )?;
+                apply(&mut r, now, Input::AgentLogin { agent: id, skills: skills_of(a) }, &mut ledger)?;
             }
         }
         for _ in 0..200 {
             for a in 0..6u8 {
                 let id = agent(u128::from(a));
                 match r.agent(id).map(|x| x.state()) {
-                    Some(AgentState::Reserved { call }) => apply(
-                        &mut r,
-                        now,
-                        Input::CallAnswered { call, agent: id },
-                        &mut ledger,
-                    )?,
+                    Some(AgentState::Reserved { call }) => {
+                        apply(&mut r, now, Input::CallAnswered { call, agent: id }, &mut ledger)?
+                    }
                     Some(AgentState::Talking { call } | AgentState::OnHold { call }) => {
                         apply(&mut r, now, Input::CallEnded { call }, &mut ledger)?
                     }
                     Some(AgentState::LoggedOut) => {
-                        apply(
-                            &mut r,
-                            now,
-                            Input::AgentLogin {
-                                agent: id,
-                                skills: skills_of(a),
-                            },
-                            &mut ledger,
-                        )?;
+                        apply(&mut r, now, Input::AgentLogin { agent: id, skills: skills_of(a) }, &mut ledger)?;
                         apply(&mut r, now, Input::AgentReady { agent: id }, &mut ledger)?;
                     }
                     Some(AgentState::NotReady { .. }) => {
@@ -1018,19 +668,10 @@ mod properties {
                 break;
             }
         }
-        prop_assert_eq!(
-            r.calls_in_progress(),
-            0,
-            "calls left in the router after draining"
-        );
+        prop_assert_eq!(r.calls_in_progress(), 0, "calls left in the router after draining");
         for (c, n) in &ledger.queued {
             prop_assert_eq!(*n, 1, "call {} queued {} times", c, n);
-            prop_assert_eq!(
-                ledger.ended.get(c).copied().unwrap_or(0),
-                1,
-                "call {} must end exactly once",
-                c
-            );
+            prop_assert_eq!(ledger.ended.get(c).copied().unwrap_or(0), 1, "call {} must end exactly once", c);
         }
         Ok(())
     }

@@ -45,9 +45,7 @@ impl Default for AcdSettings {
 
 /// A caller's priority: 0 (normal) to 9 (emergency). Higher is served first; waiting raises
 /// it by one level per `priority_aging_ms`.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Priority(pub u8);
 
@@ -113,10 +111,7 @@ pub enum OverflowAction {
 impl OverflowAction {
     /// Whether the call leaves the router with this action.
     pub fn leaves_router(&self) -> bool {
-        !matches!(
-            self,
-            OverflowAction::Widen { .. } | OverflowAction::Queue { .. }
-        )
+        !matches!(self, OverflowAction::Widen { .. } | OverflowAction::Queue { .. })
     }
 
     /// The stable name of the action kind.

@@ -47,28 +47,17 @@ pub struct Principal {
 impl Principal {
     /// `Ok` if the caller's role holds `permission`, else 403.
     pub fn require(&self, permission: Permission) -> Result<(), ApiError> {
-        if self.user.role.allows(permission) {
-            Ok(())
-        } else {
-            Err(forbidden(self.user.role, permission))
-        }
+        if self.user.role.allows(permission) { Ok(()) } else { Err(forbidden(self.user.role, permission)) }
     }
 
     /// `Ok` if `id` is the caller, or the caller's role holds `permission`, else 403.
     pub fn require_self_or(&self, id: UserId, permission: Permission) -> Result<(), ApiError> {
-        if self.user.id == id {
-            Ok(())
-        } else {
-            self.require(permission)
-        }
+        if self.user.id == id { Ok(()) } else { self.require(permission) }
     }
 }
 
 fn forbidden(role: Role, permission: Permission) -> ApiError {
-    let what = serde_json::to_value(permission)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default();
+    let what = serde_json::to_value(permission).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
     ApiError::forbidden(format!("role `{role}` lacks the `{what}` permission"))
 }
 
@@ -76,29 +65,19 @@ impl<S: Send + Sync> FromRequestParts<S> for Principal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts.extensions.get::<Principal>().cloned().ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::Unauthenticated,
-                "this route needs a bearer token",
-            )
-        })
+        parts
+            .extensions
+            .get::<Principal>()
+            .cloned()
+            .ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "this route needs a bearer token"))
     }
 }
 
 /// Reads `Authorization: Bearer <token>` and resolves it to a live session and an enabled user.
-pub async fn authenticate(
-    state: &AppState,
-    headers: &axum::http::HeaderMap,
-) -> Result<Principal, ApiError> {
-    let unauthenticated = || {
-        ApiError::new(
-            ErrorCode::Unauthenticated,
-            "missing `Authorization: Bearer <token>` header; log in first",
-        )
-    };
-    let value = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .ok_or_else(unauthenticated)?;
+pub async fn authenticate(state: &AppState, headers: &axum::http::HeaderMap) -> Result<Principal, ApiError> {
+    let unauthenticated =
+        || ApiError::new(ErrorCode::Unauthenticated, "missing `Authorization: Bearer <token>` header; log in first");
+    let value = headers.get(axum::http::header::AUTHORIZATION).ok_or_else(unauthenticated)?;
     let value = value.to_str().map_err(|_| unauthenticated())?;
     let token = value
         .strip_prefix("Bearer ")
@@ -108,39 +87,26 @@ pub async fn authenticate(
         .ok_or_else(unauthenticated)?;
     let token_hash = super::token::hash(token);
     let now = state.clock.now();
-    let session = state.store.session(&token_hash).await?.ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::InvalidToken,
-            "the token is not valid; log in again",
-        )
-    })?;
+    let session = state
+        .store
+        .session(&token_hash)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::InvalidToken, "the token is not valid; log in again"))?;
     if session.revoked_at.is_some() {
-        return Err(ApiError::new(
-            ErrorCode::InvalidToken,
-            "the token was revoked; log in again",
-        ));
+        return Err(ApiError::new(ErrorCode::InvalidToken, "the token was revoked; log in again"));
     }
     if now >= session.expires_at {
-        return Err(ApiError::new(
-            ErrorCode::TokenExpired,
-            "the token has expired; log in again",
-        ));
+        return Err(ApiError::new(ErrorCode::TokenExpired, "the token has expired; log in again"));
     }
     let user = match state.store.user(session.user_id).await {
         Ok(u) => u,
         Err(kefu_store::StoreError::NotFound { .. }) => {
-            return Err(ApiError::new(
-                ErrorCode::InvalidToken,
-                "the token's user no longer exists",
-            ));
+            return Err(ApiError::new(ErrorCode::InvalidToken, "the token's user no longer exists"));
         }
         Err(e) => return Err(e.into()),
     };
     if !user.enabled {
-        return Err(ApiError::new(
-            ErrorCode::AccountDisabled,
-            "the account is disabled",
-        ));
+        return Err(ApiError::new(ErrorCode::AccountDisabled, "the account is disabled"));
     }
     Ok(Principal { user, token_hash })
 }

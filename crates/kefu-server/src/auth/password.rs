@@ -2,9 +2,7 @@
 //! Hashing is deliberately slow, so it runs on the blocking pool, never on the async runtime.
 
 use argon2::Argon2;
-use argon2::password_hash::{
-    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
-};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 
 /// Shortest password accepted.
 pub const MIN_PASSWORD_LEN: usize = 8;
@@ -23,11 +21,7 @@ pub enum PasswordError {
 /// Checks the length rules.
 pub fn check_policy(password: &str) -> Result<(), PasswordError> {
     let n = password.chars().count();
-    if !(MIN_PASSWORD_LEN..=256).contains(&n) {
-        Err(PasswordError::Length)
-    } else {
-        Ok(())
-    }
+    if !(MIN_PASSWORD_LEN..=256).contains(&n) { Err(PasswordError::Length) } else { Ok(()) }
 }
 
 /// Hashes a password into a PHC string (after checking the policy).
@@ -43,25 +37,19 @@ pub fn hash(password: &str) -> Result<String, PasswordError> {
 /// Whether `password` matches the PHC string `stored`. A malformed stored hash never matches.
 pub fn verify(password: &str, stored: &str) -> bool {
     match PasswordHash::new(stored) {
-        Ok(parsed) => Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok(),
+        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
         Err(_) => false,
     }
 }
 
 /// [`hash`] on the blocking pool.
 pub async fn hash_async(password: String) -> Result<String, PasswordError> {
-    tokio::task::spawn_blocking(move || hash(&password))
-        .await
-        .map_err(|e| PasswordError::Hash(e.to_string()))?
+    tokio::task::spawn_blocking(move || hash(&password)).await.map_err(|e| PasswordError::Hash(e.to_string()))?
 }
 
 /// [`verify`] on the blocking pool.
 pub async fn verify_async(password: String, stored: String) -> bool {
-    tokio::task::spawn_blocking(move || verify(&password, &stored))
-        .await
-        .unwrap_or(false)
+    tokio::task::spawn_blocking(move || verify(&password, &stored)).await.unwrap_or(false)
 }
 
 /// A random password of 14 characters from an alphabet without look-alikes (no 0/O, 1/l/I).
@@ -106,9 +94,6 @@ mod tests {
     #[test]
     fn policy_rejects_short_passwords() {
         assert!(matches!(hash("short"), Err(PasswordError::Length)));
-        assert!(
-            check_policy("密码密码密码密码").is_ok(),
-            "counted in characters"
-        );
+        assert!(check_policy("密码密码密码密码").is_ok(), "counted in characters");
     }
 }

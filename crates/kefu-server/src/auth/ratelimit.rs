@@ -28,11 +28,7 @@ fn prune(q: &mut VecDeque<Instant>, now: Instant, window: Duration) {
 
 /// Seconds until the oldest entry leaves the window.
 fn wait_secs(q: &VecDeque<Instant>, now: Instant, window: Duration) -> u64 {
-    q.front().map_or(1, |t| {
-        (window.saturating_sub(now.duration_since(*t)))
-            .as_secs()
-            .max(1)
-    })
+    q.front().map_or(1, |t| (window.saturating_sub(now.duration_since(*t))).as_secs().max(1))
 }
 
 impl LoginLimiter {
@@ -48,10 +44,7 @@ impl LoginLimiter {
 
     /// Records an attempt from `ip` for `username`; `Err(seconds)` if it must be refused.
     pub fn check(&self, username: &str, ip: &str, now: Instant) -> Result<(), u64> {
-        let mut st = self
-            .state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut st = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if st.ip_attempts.len() > 10_000 || st.user_failures.len() > 10_000 {
             let w = self.window;
             st.ip_attempts.retain(|_, q| {
@@ -80,22 +73,13 @@ impl LoginLimiter {
 
     /// Records a failed attempt for `username`.
     pub fn failed(&self, username: &str, now: Instant) {
-        let mut st = self
-            .state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        st.user_failures
-            .entry(username.to_owned())
-            .or_default()
-            .push_back(now);
+        let mut st = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        st.user_failures.entry(username.to_owned()).or_default().push_back(now);
     }
 
     /// Clears the failures of `username` after a successful login.
     pub fn succeeded(&self, username: &str) {
-        let mut st = self
-            .state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut st = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         st.user_failures.remove(username);
     }
 }
@@ -114,15 +98,8 @@ mod tests {
         }
         let wait = l.check("a", "2.2.2.2", t0).unwrap_err();
         assert_eq!(wait, 60);
-        assert!(
-            l.check("b", "1.1.1.1", t0).is_ok(),
-            "other users unaffected"
-        );
-        assert!(
-            l.check("a", "1.1.1.1", t0 + Duration::from_secs(61))
-                .is_ok(),
-            "window passed"
-        );
+        assert!(l.check("b", "1.1.1.1", t0).is_ok(), "other users unaffected");
+        assert!(l.check("a", "1.1.1.1", t0 + Duration::from_secs(61)).is_ok(), "window passed");
     }
 
     #[test]

@@ -46,14 +46,7 @@ pub struct ChangePassword {
     pub new_password: String,
 }
 
-async fn audit_login(
-    state: &AppState,
-    user: Option<&User>,
-    name: &str,
-    outcome: AuditOutcome,
-    ip: &str,
-    why: &str,
-) {
+async fn audit_login(state: &AppState, user: Option<&User>, name: &str, outcome: AuditOutcome, ip: &str, why: &str) {
     let entry = NewAuditEntry {
         at: state.clock.now(),
         actor_id: user.map(|u| u.id),
@@ -83,70 +76,30 @@ pub async fn login(
 ) -> ApiResult<Json<LoginResponse>> {
     let now_instant = Instant::now();
     if let Err(wait) = state.login_limiter.check(&req.username, &ip, now_instant) {
-        audit_login(
-            &state,
-            None,
-            &req.username,
-            AuditOutcome::Failure,
-            &ip,
-            "rate_limited",
-        )
-        .await;
-        let mut e = ApiError::new(
-            ErrorCode::RateLimited,
-            format!("too many login attempts; try again in {wait} s"),
-        );
+        audit_login(&state, None, &req.username, AuditOutcome::Failure, &ip, "rate_limited").await;
+        let mut e = ApiError::new(ErrorCode::RateLimited, format!("too many login attempts; try again in {wait} s"));
         e.retry_after_secs = Some(wait);
         return Err(e);
     }
     let found = state.store.user_credentials(&req.username).await?;
-    let stored_hash = found
-        .as_ref()
-        .map_or_else(|| password::dummy_hash().to_owned(), |(_, h)| h.clone());
+    let stored_hash = found.as_ref().map_or_else(|| password::dummy_hash().to_owned(), |(_, h)| h.clone());
     let ok = password::verify_async(req.password, stored_hash).await;
     let user = match found {
         Some((user, _)) if ok => user,
         Some((user, _)) => {
             state.login_limiter.failed(&req.username, now_instant);
-            audit_login(
-                &state,
-                Some(&user),
-                &req.username,
-                AuditOutcome::Failure,
-                &ip,
-                "bad_password",
-            )
-            .await;
+            audit_login(&state, Some(&user), &req.username, AuditOutcome::Failure, &ip, "bad_password").await;
             return Err(bad_credentials());
         }
         None => {
             state.login_limiter.failed(&req.username, now_instant);
-            audit_login(
-                &state,
-                None,
-                &req.username,
-                AuditOutcome::Failure,
-                &ip,
-                "unknown_user",
-            )
-            .await;
+            audit_login(&state, None, &req.username, AuditOutcome::Failure, &ip, "unknown_user").await;
             return Err(bad_credentials());
         }
     };
     if !user.enabled {
-        audit_login(
-            &state,
-            Some(&user),
-            &req.username,
-            AuditOutcome::Failure,
-            &ip,
-            "disabled",
-        )
-        .await;
-        return Err(ApiError::new(
-            ErrorCode::AccountDisabled,
-            "the account is disabled",
-        ));
+        audit_login(&state, Some(&user), &req.username, AuditOutcome::Failure, &ip, "disabled").await;
+        return Err(ApiError::new(ErrorCode::AccountDisabled, "the account is disabled"));
     }
     state.login_limiter.succeeded(&req.username);
 
@@ -154,27 +107,11 @@ pub async fn login(
     let now = state.clock.now();
     let ttl_ms = i64::try_from(state.settings.token_ttl().as_millis()).unwrap_or(i64::MAX);
     let expires_at = now.plus_millis(ttl_ms);
-    state
-        .store
-        .create_session(&token::hash(&token), user.id, now, expires_at, Some(&ip))
-        .await?;
-    audit_login(
-        &state,
-        Some(&user),
-        &req.username,
-        AuditOutcome::Success,
-        &ip,
-        "ok",
-    )
-    .await;
+    state.store.create_session(&token::hash(&token), user.id, now, expires_at, Some(&ip)).await?;
+    audit_login(&state, Some(&user), &req.username, AuditOutcome::Success, &ip, "ok").await;
     record_session_event(&state, &user, EventKind::SessionOpened, now).await;
     tracing::info!(user = %user.username, role = %user.role, "login");
-    Ok(Json(LoginResponse {
-        token,
-        token_type: "Bearer",
-        expires_at,
-        user,
-    }))
+    Ok(Json(LoginResponse { token, token_type: "Bearer", expires_at, user }))
 }
 
 fn bad_credentials() -> ApiError {
@@ -193,11 +130,7 @@ async fn record_session_event(state: &AppState, user: &User, kind: EventKind, no
 /// Ends the session of the token used for this call.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),
     responses((status = 204, description = "the token no longer works"), (status = 401, body = crate::error::ErrorBody)))]
-pub async fn logout(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    p: Principal,
-) -> ApiResult<StatusCode> {
+pub async fn logout(State(state): State<AppState>, ClientIp(ip): ClientIp, p: Principal) -> ApiResult<StatusCode> {
     let now = state.clock.now();
     state.store.revoke_session(&p.token_hash, now).await?;
     record_session_event(&state, &p.user, EventKind::SessionClosed, now).await;
@@ -231,33 +164,16 @@ pub async fn change_password(
         .store
         .user_credentials(&p.user.username)
         .await?
-        .ok_or_else(|| {
-            ApiError::new(ErrorCode::InvalidToken, "the token's user no longer exists")
-        })?;
+        .ok_or_else(|| ApiError::new(ErrorCode::InvalidToken, "the token's user no longer exists"))?;
     if !password::verify_async(req.current_password, stored).await {
-        return Err(ApiError::new(
-            ErrorCode::InvalidCredentials,
-            "the current password is wrong",
-        ));
+        return Err(ApiError::new(ErrorCode::InvalidCredentials, "the current password is wrong"));
     }
-    let hash = password::hash_async(req.new_password)
-        .await
-        .map_err(|e| match e {
-            password::PasswordError::Length => ApiError::validation(e.to_string()),
-            other => ApiError::internal(&other),
-        })?;
+    let hash = password::hash_async(req.new_password).await.map_err(|e| match e {
+        password::PasswordError::Length => ApiError::validation(e.to_string()),
+        other => ApiError::internal(&other),
+    })?;
     let now = state.clock.now();
-    state
-        .store
-        .update_user(
-            p.user.id,
-            &UserPatch {
-                password_hash: Some(hash),
-                ..Default::default()
-            },
-            now,
-        )
-        .await?;
+    state.store.update_user(p.user.id, &UserPatch { password_hash: Some(hash), ..Default::default() }, now).await?;
     let entry = NewAuditEntry {
         at: now,
         actor_id: Some(p.user.id),

@@ -34,19 +34,12 @@ pub struct LogQuery {
 #[utoipa::path(get, path = "/api/v1/events/log", tag = "events", security(("bearer" = [])), params(LogQuery),
     responses((status = 200, body = inline(Page<Event>)), (status = 400, body = crate::error::ErrorBody),
         (status = 403, body = crate::error::ErrorBody)))]
-pub async fn log(
-    State(state): State<AppState>,
-    Query(q): Query<LogQuery>,
-) -> ApiResult<Json<Page<Event>>> {
+pub async fn log(State(state): State<AppState>, Query(q): Query<LogQuery>) -> ApiResult<Json<Page<Event>>> {
     let kinds = match q.kind.as_deref() {
         None | Some("") => Vec::new(),
         Some(list) => list
             .split(',')
-            .map(|k| {
-                k.trim()
-                    .parse::<EventKind>()
-                    .map_err(|e| ApiError::bad_request(e.to_string()))
-            })
+            .map(|k| k.trim().parse::<EventKind>().map_err(|e| ApiError::bad_request(e.to_string())))
             .collect::<ApiResult<Vec<_>>>()?,
     };
     if let (Some(s), Some(u)) = (q.since, q.until)
@@ -60,15 +53,10 @@ pub async fn log(
         kinds,
         agent: q.agent,
         queue: q.queue,
-        page: PageRequest {
-            limit: q.limit,
-            cursor: q.cursor,
-        },
+        page: PageRequest { limit: q.limit, cursor: q.cursor },
     };
-    Ok(Json(state.store.query_events(&query).await.map_err(
-        |e| match e {
-            kefu_store::StoreError::Invalid(m) => ApiError::bad_request(m),
-            other => other.into(),
-        },
-    )?))
+    Ok(Json(state.store.query_events(&query).await.map_err(|e| match e {
+        kefu_store::StoreError::Invalid(m) => ApiError::bad_request(m),
+        other => other.into(),
+    })?))
 }

@@ -20,9 +20,7 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::Method;
 use axum::http::request::Parts;
 use axum::routing::{MethodFilter, MethodRouter, on};
-use kefu_core::Permission::{
-    AuditRead, ConfigManage, ConfigRead, DirectoryRead, EventLogRead, UsersManage,
-};
+use kefu_core::Permission::{AuditRead, ConfigManage, ConfigRead, DirectoryRead, EventLogRead, UsersManage};
 use std::net::SocketAddr;
 
 /// One route: method, path template, who may call it, and the handler.
@@ -49,15 +47,9 @@ where
         Method::DELETE => MethodFilter::DELETE,
         _ => MethodFilter::GET,
     };
-    let handler = on(filter, handler).route_layer(axum::middleware::from_fn(move |req, next| {
-        crate::auth::access::check(access, req, next)
-    }));
-    RouteDef {
-        method,
-        path,
-        access,
-        handler,
-    }
+    let handler = on(filter, handler)
+        .route_layer(axum::middleware::from_fn(move |req, next| crate::auth::access::check(access, req, next)));
+    RouteDef { method, path, access, handler }
 }
 
 /// Every route of the API.
@@ -73,134 +65,41 @@ pub fn table() -> Vec<RouteDef> {
         // auth
         route(M::POST, "/api/v1/auth/login", Public, auth::login),
         route(M::POST, "/api/v1/auth/logout", Authenticated, auth::logout),
-        route(
-            M::POST,
-            "/api/v1/auth/password",
-            Authenticated,
-            auth::change_password,
-        ),
+        route(M::POST, "/api/v1/auth/password", Authenticated, auth::change_password),
         // users
         route(M::GET, "/api/v1/users", Allowed(DirectoryRead), users::list),
-        route(
-            M::POST,
-            "/api/v1/users",
-            Allowed(UsersManage),
-            users::create,
-        ),
+        route(M::POST, "/api/v1/users", Allowed(UsersManage), users::create),
         route(M::GET, "/api/v1/users/me", Authenticated, users::me),
-        route(
-            M::GET,
-            "/api/v1/users/{id}",
-            SelfOr(DirectoryRead),
-            users::get,
-        ),
-        route(
-            M::PATCH,
-            "/api/v1/users/{id}",
-            Allowed(UsersManage),
-            users::update,
-        ),
-        route(
-            M::DELETE,
-            "/api/v1/users/{id}",
-            Allowed(UsersManage),
-            users::delete,
-        ),
+        route(M::GET, "/api/v1/users/{id}", SelfOr(DirectoryRead), users::get),
+        route(M::PATCH, "/api/v1/users/{id}", Allowed(UsersManage), users::update),
+        route(M::DELETE, "/api/v1/users/{id}", Allowed(UsersManage), users::delete),
         // teams
         route(M::GET, "/api/v1/teams", Allowed(ConfigRead), teams::list),
-        route(
-            M::POST,
-            "/api/v1/teams",
-            Allowed(ConfigManage),
-            teams::create,
-        ),
-        route(
-            M::GET,
-            "/api/v1/teams/{id}",
-            Allowed(ConfigRead),
-            teams::get,
-        ),
-        route(
-            M::PATCH,
-            "/api/v1/teams/{id}",
-            Allowed(ConfigManage),
-            teams::update,
-        ),
-        route(
-            M::DELETE,
-            "/api/v1/teams/{id}",
-            Allowed(ConfigManage),
-            teams::delete,
-        ),
+        route(M::POST, "/api/v1/teams", Allowed(ConfigManage), teams::create),
+        route(M::GET, "/api/v1/teams/{id}", Allowed(ConfigRead), teams::get),
+        route(M::PATCH, "/api/v1/teams/{id}", Allowed(ConfigManage), teams::update),
+        route(M::DELETE, "/api/v1/teams/{id}", Allowed(ConfigManage), teams::delete),
         // skills
         route(M::GET, "/api/v1/skills", Allowed(ConfigRead), skills::list),
-        route(
-            M::POST,
-            "/api/v1/skills",
-            Allowed(ConfigManage),
-            skills::create,
-        ),
-        route(
-            M::GET,
-            "/api/v1/skills/{id}",
-            Allowed(ConfigRead),
-            skills::get,
-        ),
-        route(
-            M::PATCH,
-            "/api/v1/skills/{id}",
-            Allowed(ConfigManage),
-            skills::update,
-        ),
-        route(
-            M::DELETE,
-            "/api/v1/skills/{id}",
-            Allowed(ConfigManage),
-            skills::delete,
-        ),
+        route(M::POST, "/api/v1/skills", Allowed(ConfigManage), skills::create),
+        route(M::GET, "/api/v1/skills/{id}", Allowed(ConfigRead), skills::get),
+        route(M::PATCH, "/api/v1/skills/{id}", Allowed(ConfigManage), skills::update),
+        route(M::DELETE, "/api/v1/skills/{id}", Allowed(ConfigManage), skills::delete),
         // queues
         route(M::GET, "/api/v1/queues", Allowed(ConfigRead), queues::list),
-        route(
-            M::POST,
-            "/api/v1/queues",
-            Allowed(ConfigManage),
-            queues::create,
-        ),
-        route(
-            M::GET,
-            "/api/v1/queues/{id}",
-            Allowed(ConfigRead),
-            queues::get,
-        ),
-        route(
-            M::PATCH,
-            "/api/v1/queues/{id}",
-            Allowed(ConfigManage),
-            queues::update,
-        ),
-        route(
-            M::DELETE,
-            "/api/v1/queues/{id}",
-            Allowed(ConfigManage),
-            queues::delete,
-        ),
+        route(M::POST, "/api/v1/queues", Allowed(ConfigManage), queues::create),
+        route(M::GET, "/api/v1/queues/{id}", Allowed(ConfigRead), queues::get),
+        route(M::PATCH, "/api/v1/queues/{id}", Allowed(ConfigManage), queues::update),
+        route(M::DELETE, "/api/v1/queues/{id}", Allowed(ConfigManage), queues::delete),
         // logs
-        route(
-            M::GET,
-            "/api/v1/events/log",
-            Allowed(EventLogRead),
-            events::log,
-        ),
+        route(M::GET, "/api/v1/events/log", Allowed(EventLogRead), events::log),
         route(M::GET, "/api/v1/audit", Allowed(AuditRead), audit::list),
     ]
 }
 
 /// The (method, path, access) of every route, for documentation and the role-matrix test.
 pub fn rules() -> Vec<(Method, &'static str, Access)> {
-    table()
-        .into_iter()
-        .map(|r| (r.method, r.path, r.access))
-        .collect()
+    table().into_iter().map(|r| (r.method, r.path, r.access)).collect()
 }
 
 /// The router for every route, with JSON 404 and 405 answers.
@@ -209,14 +108,9 @@ pub fn router() -> Router<AppState> {
     for def in table() {
         router = router.route(def.path, def.handler);
     }
-    router
-        .fallback(|| async { ApiError::not_found("no such route") })
-        .method_not_allowed_fallback(|| async {
-            ApiError::new(
-                ErrorCode::MethodNotAllowed,
-                "this route does not accept that method",
-            )
-        })
+    router.fallback(|| async { ApiError::not_found("no such route") }).method_not_allowed_fallback(|| async {
+        ApiError::new(ErrorCode::MethodNotAllowed, "this route does not accept that method")
+    })
 }
 
 /// The client's address as seen by the server (for rate limits and the audit log).
@@ -240,14 +134,10 @@ pub(crate) fn valid_name(field: &str, value: &str) -> Result<String, ApiError> {
     let v = value.trim();
     let n = v.chars().count();
     if n == 0 || n > 64 {
-        return Err(ApiError::validation(format!(
-            "{field} must be 1–64 characters, got {n}"
-        )));
+        return Err(ApiError::validation(format!("{field} must be 1–64 characters, got {n}")));
     }
     if v.chars().any(char::is_control) {
-        return Err(ApiError::validation(format!(
-            "{field} must not contain control characters"
-        )));
+        return Err(ApiError::validation(format!("{field} must not contain control characters")));
     }
     Ok(v.to_owned())
 }

@@ -51,23 +51,13 @@ pub struct UpdateQueue {
 
 fn valid_targets(t: ServiceTargets) -> ApiResult<ServiceTargets> {
     let problems = t.problems();
-    if problems.is_empty() {
-        Ok(t)
-    } else {
-        Err(ApiError::validation(format!(
-            "targets: {}",
-            problems.join("; ")
-        )))
-    }
+    if problems.is_empty() { Ok(t) } else { Err(ApiError::validation(format!("targets: {}", problems.join("; ")))) }
 }
 
 /// Lists queues with their skills and targets.
 #[utoipa::path(get, path = "/api/v1/queues", tag = "queues", security(("bearer" = [])), params(Paging),
     responses((status = 200, body = inline(Page<Queue>))))]
-pub async fn list(
-    State(state): State<AppState>,
-    Query(paging): Query<Paging>,
-) -> ApiResult<Json<Page<Queue>>> {
+pub async fn list(State(state): State<AppState>, Query(paging): Query<Paging>) -> ApiResult<Json<Page<Queue>>> {
     Ok(Json(state.store.list_queues(&paging.request()).await?))
 }
 
@@ -88,15 +78,7 @@ pub async fn create(
         skills: req.skills,
     };
     let queue = state.store.create_queue(&new, state.clock.now()).await?;
-    audit_change(
-        &state,
-        &p,
-        &ip,
-        "queue.create",
-        queue.name.clone(),
-        serde_json::json!({ "id": queue.id }),
-    )
-    .await;
+    audit_change(&state, &p, &ip, "queue.create", queue.name.clone(), serde_json::json!({ "id": queue.id })).await;
     Ok((StatusCode::CREATED, Json(queue)))
 }
 
@@ -104,10 +86,7 @@ pub async fn create(
 #[utoipa::path(get, path = "/api/v1/queues/{id}", tag = "queues", security(("bearer" = [])),
     params(("id" = QueueId, Path, description = "queue id")),
     responses((status = 200, body = Queue), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn get(
-    State(state): State<AppState>,
-    PathId(id): PathId<QueueId>,
-) -> ApiResult<Json<Queue>> {
+pub async fn get(State(state): State<AppState>, PathId(id): PathId<QueueId>) -> ApiResult<Json<Queue>> {
     Ok(Json(state.store.queue(id).await?))
 }
 
@@ -130,19 +109,8 @@ pub async fn update(
         targets: req.targets.map(valid_targets).transpose()?,
         skills: req.skills,
     };
-    let queue = state
-        .store
-        .update_queue(id, &patch, state.clock.now())
-        .await?;
-    audit_change(
-        &state,
-        &p,
-        &ip,
-        "queue.update",
-        queue.name.clone(),
-        serde_json::json!({ "id": id }),
-    )
-    .await;
+    let queue = state.store.update_queue(id, &patch, state.clock.now()).await?;
+    audit_change(&state, &p, &ip, "queue.update", queue.name.clone(), serde_json::json!({ "id": id })).await;
     Ok(Json(queue))
 }
 
@@ -157,14 +125,6 @@ pub async fn delete(
     PathId(id): PathId<QueueId>,
 ) -> ApiResult<StatusCode> {
     state.store.delete_queue(id).await?;
-    audit_change(
-        &state,
-        &p,
-        &ip,
-        "queue.delete",
-        id.to_string(),
-        serde_json::json!({ "id": id }),
-    )
-    .await;
+    audit_change(&state, &p, &ip, "queue.delete", id.to_string(), serde_json::json!({ "id": id })).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -34,9 +34,7 @@ pub struct UpdateSkill {
 
 pub(crate) fn valid_description(d: String) -> ApiResult<String> {
     if d.chars().count() > 500 {
-        return Err(ApiError::validation(
-            "description must be at most 500 characters",
-        ));
+        return Err(ApiError::validation("description must be at most 500 characters"));
     }
     Ok(d)
 }
@@ -44,10 +42,7 @@ pub(crate) fn valid_description(d: String) -> ApiResult<String> {
 /// Lists skills.
 #[utoipa::path(get, path = "/api/v1/skills", tag = "skills", security(("bearer" = [])), params(Paging),
     responses((status = 200, body = inline(Page<Skill>))))]
-pub async fn list(
-    State(state): State<AppState>,
-    Query(paging): Query<Paging>,
-) -> ApiResult<Json<Page<Skill>>> {
+pub async fn list(State(state): State<AppState>, Query(paging): Query<Paging>) -> ApiResult<Json<Page<Skill>>> {
     Ok(Json(state.store.list_skills(&paging.request()).await?))
 }
 
@@ -60,20 +55,9 @@ pub async fn create(
     p: Principal,
     Json(req): Json<CreateSkill>,
 ) -> ApiResult<(StatusCode, Json<Skill>)> {
-    let new = NewSkill {
-        name: valid_name("name", &req.name)?,
-        description: valid_description(req.description)?,
-    };
+    let new = NewSkill { name: valid_name("name", &req.name)?, description: valid_description(req.description)? };
     let skill = state.store.create_skill(&new, state.clock.now()).await?;
-    audit_change(
-        &state,
-        &p,
-        &ip,
-        "skill.create",
-        skill.name.clone(),
-        serde_json::json!({ "id": skill.id }),
-    )
-    .await;
+    audit_change(&state, &p, &ip, "skill.create", skill.name.clone(), serde_json::json!({ "id": skill.id })).await;
     Ok((StatusCode::CREATED, Json(skill)))
 }
 
@@ -81,10 +65,7 @@ pub async fn create(
 #[utoipa::path(get, path = "/api/v1/skills/{id}", tag = "skills", security(("bearer" = [])),
     params(("id" = SkillId, Path, description = "skill id")),
     responses((status = 200, body = Skill), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn get(
-    State(state): State<AppState>,
-    PathId(id): PathId<SkillId>,
-) -> ApiResult<Json<Skill>> {
+pub async fn get(State(state): State<AppState>, PathId(id): PathId<SkillId>) -> ApiResult<Json<Skill>> {
     Ok(Json(state.store.skill(id).await?))
 }
 
@@ -103,19 +84,8 @@ pub async fn update(
         name: req.name.map(|n| valid_name("name", &n)).transpose()?,
         description: req.description.map(valid_description).transpose()?,
     };
-    let skill = state
-        .store
-        .update_skill(id, &patch, state.clock.now())
-        .await?;
-    audit_change(
-        &state,
-        &p,
-        &ip,
-        "skill.update",
-        skill.name.clone(),
-        serde_json::json!({ "id": id }),
-    )
-    .await;
+    let skill = state.store.update_skill(id, &patch, state.clock.now()).await?;
+    audit_change(&state, &p, &ip, "skill.update", skill.name.clone(), serde_json::json!({ "id": id })).await;
     Ok(Json(skill))
 }
 
@@ -130,14 +100,6 @@ pub async fn delete(
     PathId(id): PathId<SkillId>,
 ) -> ApiResult<StatusCode> {
     state.store.delete_skill(id).await?;
-    audit_change(
-        &state,
-        &p,
-        &ip,
-        "skill.delete",
-        id.to_string(),
-        serde_json::json!({ "id": id }),
-    )
-    .await;
+    audit_change(&state, &p, &ip, "skill.delete", id.to_string(), serde_json::json!({ "id": id })).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -30,10 +30,7 @@ pub struct UpdateTeam {
 /// Lists teams.
 #[utoipa::path(get, path = "/api/v1/teams", tag = "teams", security(("bearer" = [])), params(Paging),
     responses((status = 200, body = inline(Page<Team>))))]
-pub async fn list(
-    State(state): State<AppState>,
-    Query(paging): Query<Paging>,
-) -> ApiResult<Json<Page<Team>>> {
+pub async fn list(State(state): State<AppState>, Query(paging): Query<Paging>) -> ApiResult<Json<Page<Team>>> {
     Ok(Json(state.store.list_teams(&paging.request()).await?))
 }
 
@@ -46,24 +43,8 @@ pub async fn create(
     p: Principal,
     Json(req): Json<CreateTeam>,
 ) -> ApiResult<(StatusCode, Json<Team>)> {
-    let team = state
-        .store
-        .create_team(
-            &NewTeam {
-                name: valid_name("name", &req.name)?,
-            },
-            state.clock.now(),
-        )
-        .await?;
-    audit_change(
-        &state,
-        &p,
-        &ip,
-        "team.create",
-        team.name.clone(),
-        serde_json::json!({ "id": team.id }),
-    )
-    .await;
+    let team = state.store.create_team(&NewTeam { name: valid_name("name", &req.name)? }, state.clock.now()).await?;
+    audit_change(&state, &p, &ip, "team.create", team.name.clone(), serde_json::json!({ "id": team.id })).await;
     Ok((StatusCode::CREATED, Json(team)))
 }
 
@@ -71,10 +52,7 @@ pub async fn create(
 #[utoipa::path(get, path = "/api/v1/teams/{id}", tag = "teams", security(("bearer" = [])),
     params(("id" = TeamId, Path, description = "team id")),
     responses((status = 200, body = Team), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn get(
-    State(state): State<AppState>,
-    PathId(id): PathId<TeamId>,
-) -> ApiResult<Json<Team>> {
+pub async fn get(State(state): State<AppState>, PathId(id): PathId<TeamId>) -> ApiResult<Json<Team>> {
     Ok(Json(state.store.team(id).await?))
 }
 
@@ -90,19 +68,8 @@ pub async fn update(
     Json(req): Json<UpdateTeam>,
 ) -> ApiResult<Json<Team>> {
     let name = req.name.map(|n| valid_name("name", &n)).transpose()?;
-    let team = state
-        .store
-        .update_team(id, &TeamPatch { name }, state.clock.now())
-        .await?;
-    audit_change(
-        &state,
-        &p,
-        &ip,
-        "team.update",
-        team.name.clone(),
-        serde_json::json!({ "id": id }),
-    )
-    .await;
+    let team = state.store.update_team(id, &TeamPatch { name }, state.clock.now()).await?;
+    audit_change(&state, &p, &ip, "team.update", team.name.clone(), serde_json::json!({ "id": id })).await;
     Ok(Json(team))
 }
 
@@ -117,14 +84,6 @@ pub async fn delete(
     PathId(id): PathId<TeamId>,
 ) -> ApiResult<StatusCode> {
     state.store.delete_team(id).await?;
-    audit_change(
-        &state,
-        &p,
-        &ip,
-        "team.delete",
-        id.to_string(),
-        serde_json::json!({ "id": id }),
-    )
-    .await;
+    audit_change(&state, &p, &ip, "team.delete", id.to_string(), serde_json::json!({ "id": id })).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -61,23 +61,18 @@ pub struct UpdateUser {
 fn valid_username(u: &str) -> ApiResult<String> {
     let ok = !u.is_empty()
         && u.chars().count() <= 64
-        && u.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
+        && u.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
     if ok {
         Ok(u.to_owned())
     } else {
-        Err(ApiError::validation(
-            "username must be 1–64 of letters, digits, `.`, `_`, `-`, `@`",
-        ))
+        Err(ApiError::validation("username must be 1–64 of letters, digits, `.`, `_`, `-`, `@`"))
     }
 }
 
 fn valid_extension(e: Option<String>) -> ApiResult<Option<String>> {
     match e {
         None => Ok(None),
-        Some(e) if (2..=16).contains(&e.len()) && e.chars().all(|c| c.is_ascii_digit()) => {
-            Ok(Some(e))
-        }
+        Some(e) if (2..=16).contains(&e.len()) && e.chars().all(|c| c.is_ascii_digit()) => Ok(Some(e)),
         Some(_) => Err(ApiError::validation("extension must be 2–16 digits")),
     }
 }
@@ -92,10 +87,7 @@ async fn hash_password(pw: String) -> ApiResult<String> {
 /// Lists users (the directory).
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", security(("bearer" = [])), params(Paging),
     responses((status = 200, body = inline(Page<User>)), (status = 403, body = crate::error::ErrorBody)))]
-pub async fn list(
-    State(state): State<AppState>,
-    Query(paging): Query<Paging>,
-) -> ApiResult<Json<Page<User>>> {
+pub async fn list(State(state): State<AppState>, Query(paging): Query<Paging>) -> ApiResult<Json<Page<User>>> {
     Ok(Json(state.store.list_users(&paging.request()).await?))
 }
 
@@ -141,11 +133,7 @@ pub async fn me(p: Principal) -> Json<User> {
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])),
     params(("id" = UserId, Path, description = "user id")),
     responses((status = 200, body = User), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn get(
-    State(state): State<AppState>,
-    p: Principal,
-    PathId(id): PathId<UserId>,
-) -> ApiResult<Json<User>> {
+pub async fn get(State(state): State<AppState>, p: Principal, PathId(id): PathId<UserId>) -> ApiResult<Json<User>> {
     p.require_self_or(id, Permission::DirectoryRead)?;
     Ok(Json(state.store.user(id).await?))
 }
@@ -199,10 +187,7 @@ pub async fn update(
         patch.skills = Some(s);
         changed.push("skills");
     }
-    let user = state
-        .store
-        .update_user(id, &patch, state.clock.now())
-        .await?;
+    let user = state.store.update_user(id, &patch, state.clock.now()).await?;
     audit_change(
         &state,
         &p,
@@ -230,15 +215,7 @@ pub async fn delete(
         ensure_another_admin(&state, id).await?;
     }
     state.store.delete_user(id).await?;
-    audit_change(
-        &state,
-        &p,
-        &ip,
-        "user.delete",
-        current.username,
-        serde_json::json!({ "id": id }),
-    )
-    .await;
+    audit_change(&state, &p, &ip, "user.delete", current.username, serde_json::json!({ "id": id })).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -18,48 +18,26 @@ async fn login_logout_and_audit() {
         .await;
     assert_error(s, &b, 401, "invalid_credentials");
     let (s, b) = app
-        .call(
-            Method::POST,
-            "/api/v1/auth/login",
-            None,
-            Some(json!({ "username": "ghost", "password": "whatever1" })),
-        )
+        .call(Method::POST, "/api/v1/auth/login", None, Some(json!({ "username": "ghost", "password": "whatever1" })))
         .await;
     assert_error(s, &b, 401, "invalid_credentials");
-    assert_eq!(
-        b["error"]["message"], "wrong username or password",
-        "no hint whether the user exists"
-    );
+    assert_eq!(b["error"]["message"], "wrong username or password", "no hint whether the user exists");
 
     let (s, b) = app
-        .call(
-            Method::POST,
-            "/api/v1/auth/login",
-            None,
-            Some(json!({ "username": "agent", "password": PASSWORD })),
-        )
+        .call(Method::POST, "/api/v1/auth/login", None, Some(json!({ "username": "agent", "password": PASSWORD })))
         .await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["token_type"], "Bearer");
     assert_eq!(b["user"]["username"], "agent");
-    assert!(
-        b["user"].get("password_hash").is_none(),
-        "never exposes the hash"
-    );
+    assert!(b["user"].get("password_hash").is_none(), "never exposes the hash");
     let token = b["token"].as_str().unwrap().to_owned();
 
-    let (s, me) = app
-        .call(Method::GET, "/api/v1/users/me", Some(&token), None)
-        .await;
+    let (s, me) = app.call(Method::GET, "/api/v1/users/me", Some(&token), None).await;
     assert_eq!(s, 200);
     assert_eq!(me["role"], "agent");
-    let (s, _) = app
-        .call(Method::POST, "/api/v1/auth/logout", Some(&token), None)
-        .await;
+    let (s, _) = app.call(Method::POST, "/api/v1/auth/logout", Some(&token), None).await;
     assert_eq!(s, 204);
-    let (s, b) = app
-        .call(Method::GET, "/api/v1/users/me", Some(&token), None)
-        .await;
+    let (s, b) = app.call(Method::GET, "/api/v1/users/me", Some(&token), None).await;
     assert_error(s, &b, 401, "invalid_token");
 
     let (s, audit) = app.get("/api/v1/audit?limit=500", Admin).await;
@@ -76,31 +54,14 @@ async fn login_logout_and_audit() {
             )
         })
         .collect();
-    assert!(
-        reasons.contains(&("auth.login".into(), "failure".into(), "bad_password".into())),
-        "{reasons:?}"
-    );
-    assert!(
-        reasons.contains(&("auth.login".into(), "failure".into(), "unknown_user".into())),
-        "{reasons:?}"
-    );
-    assert!(
-        reasons.contains(&("auth.login".into(), "success".into(), "ok".into())),
-        "{reasons:?}"
-    );
-    assert!(
-        reasons.contains(&("auth.logout".into(), "success".into(), String::new())),
-        "{reasons:?}"
-    );
-    assert!(
-        !audit.to_string().contains(PASSWORD),
-        "no password in the audit log"
-    );
+    assert!(reasons.contains(&("auth.login".into(), "failure".into(), "bad_password".into())), "{reasons:?}");
+    assert!(reasons.contains(&("auth.login".into(), "failure".into(), "unknown_user".into())), "{reasons:?}");
+    assert!(reasons.contains(&("auth.login".into(), "success".into(), "ok".into())), "{reasons:?}");
+    assert!(reasons.contains(&("auth.logout".into(), "success".into(), String::new())), "{reasons:?}");
+    assert!(!audit.to_string().contains(PASSWORD), "no password in the audit log");
 
     // session events are in the event log, queryable by kind
-    let (s, log) = app
-        .get("/api/v1/events/log?kind=session.closed", Supervisor)
-        .await;
+    let (s, log) = app.get("/api/v1/events/log?kind=session.closed", Supervisor).await;
     assert_eq!(s, 200);
     let items = log["items"].as_array().unwrap();
     assert_eq!(items.len(), 1, "{log}");
@@ -115,12 +76,7 @@ async fn repeated_failures_are_rate_limited_per_user() {
     let app = TestApp::spawn_with(settings).await;
     for _ in 0..3 {
         let (s, _) = app
-            .call(
-                Method::POST,
-                "/api/v1/auth/login",
-                None,
-                Some(json!({ "username": "qa", "password": "nope-nope" })),
-            )
+            .call(Method::POST, "/api/v1/auth/login", None, Some(json!({ "username": "qa", "password": "nope-nope" })))
             .await;
         assert_eq!(s, 401);
     }
@@ -131,16 +87,8 @@ async fn repeated_failures_are_rate_limited_per_user() {
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        resp.status(),
-        429,
-        "even the right password waits out the lock"
-    );
-    let retry: u64 = resp.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    assert_eq!(resp.status(), 429, "even the right password waits out the lock");
+    let retry: u64 = resp.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!(retry >= 1);
     let body: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(body["error"]["code"], "rate_limited");
@@ -174,24 +122,12 @@ async fn attempts_are_rate_limited_per_address() {
 async fn disabling_ends_sessions_and_blocks_login() {
     let app = TestApp::spawn().await;
     let agent = app.users[&Agent].id;
-    let (s, _) = app
-        .send(
-            Method::PATCH,
-            &format!("/api/v1/users/{agent}"),
-            Admin,
-            json!({ "enabled": false }),
-        )
-        .await;
+    let (s, _) = app.send(Method::PATCH, &format!("/api/v1/users/{agent}"), Admin, json!({ "enabled": false })).await;
     assert_eq!(s, 200);
     let (s, b) = app.get("/api/v1/users/me", Agent).await;
     assert_error(s, &b, 401, "invalid_token");
     let (s, b) = app
-        .call(
-            Method::POST,
-            "/api/v1/auth/login",
-            None,
-            Some(json!({ "username": "agent", "password": PASSWORD })),
-        )
+        .call(Method::POST, "/api/v1/auth/login", None, Some(json!({ "username": "agent", "password": PASSWORD })))
         .await;
     assert_error(s, &b, 401, "account_disabled");
     app.stop().await;
@@ -238,38 +174,23 @@ async fn the_last_admin_cannot_be_removed() {
     let app = TestApp::spawn().await;
     let admin = app.users[&Admin].id;
     for body in [json!({ "enabled": false }), json!({ "role": "agent" })] {
-        let (s, b) = app
-            .send(
-                Method::PATCH,
-                &format!("/api/v1/users/{admin}"),
-                Admin,
-                body,
-            )
-            .await;
+        let (s, b) = app.send(Method::PATCH, &format!("/api/v1/users/{admin}"), Admin, body).await;
         assert_error(s, &b, 409, "conflict");
     }
-    let (s, b) = app
-        .call(
-            Method::DELETE,
-            &format!("/api/v1/users/{admin}"),
-            Some(app.token(Admin)),
-            None,
-        )
-        .await;
+    let (s, b) = app.call(Method::DELETE, &format!("/api/v1/users/{admin}"), Some(app.token(Admin)), None).await;
     assert_error(s, &b, 409, "conflict");
     // with a second admin it works
     let (s, _) = app
-        .send(Method::POST, "/api/v1/users", Admin, json!({ "username": "admin2", "display_name": "A2", "role": "admin", "password": "longenough" }))
-        .await;
-    assert_eq!(s, 201);
-    let (s, b) = app
         .send(
-            Method::PATCH,
-            &format!("/api/v1/users/{admin}"),
+            Method::POST,
+            "/api/v1/users",
             Admin,
-            json!({ "role": "supervisor" }),
+            json!({ "username": "admin2", "display_name": "A2", "role": "admin", "password": "longenough" }),
         )
         .await;
+    assert_eq!(s, 201);
+    let (s, b) =
+        app.send(Method::PATCH, &format!("/api/v1/users/{admin}"), Admin, json!({ "role": "supervisor" })).await;
     assert_eq!(s, 200, "{b}");
     app.stop().await;
 }

@@ -8,23 +8,10 @@ use serde_json::json;
 #[tokio::test]
 async fn admin_builds_an_organisation() {
     let app = TestApp::spawn().await;
-    let (s, team) = app
-        .send(
-            Method::POST,
-            "/api/v1/teams",
-            Admin,
-            json!({ "name": "一组" }),
-        )
-        .await;
+    let (s, team) = app.send(Method::POST, "/api/v1/teams", Admin, json!({ "name": "一组" })).await;
     assert_eq!(s, 201, "{team}");
-    let (s, skill) = app
-        .send(
-            Method::POST,
-            "/api/v1/skills",
-            Admin,
-            json!({ "name": "complaints", "description": "投诉" }),
-        )
-        .await;
+    let (s, skill) =
+        app.send(Method::POST, "/api/v1/skills", Admin, json!({ "name": "complaints", "description": "投诉" })).await;
     assert_eq!(s, 201, "{skill}");
     let (s, queue) = app
         .send(
@@ -39,10 +26,7 @@ async fn admin_builds_an_organisation() {
     assert_eq!(s, 201, "{queue}");
     assert_eq!(queue["strategy"], "skill_weighted");
     assert_eq!(queue["targets"]["service_level_secs"], 15);
-    assert_eq!(
-        queue["targets"]["service_level_pct"], 80.0,
-        "unset targets keep defaults"
-    );
+    assert_eq!(queue["targets"]["service_level_pct"], 80.0, "unset targets keep defaults");
 
     let (s, user) = app
         .send(
@@ -74,19 +58,10 @@ async fn admin_builds_an_organisation() {
 
     // the new agent can log in and read its own profile, and list queues
     let token = app.login("1001", "agent-pass-1").await;
-    let (s, me) = app
-        .call(
-            Method::GET,
-            &format!("/api/v1/users/{uid}"),
-            Some(&token),
-            None,
-        )
-        .await;
+    let (s, me) = app.call(Method::GET, &format!("/api/v1/users/{uid}"), Some(&token), None).await;
     assert_eq!(s, 200);
     assert_eq!(me["display_name"], "王芳");
-    let (s, qs) = app
-        .call(Method::GET, "/api/v1/queues", Some(&token), None)
-        .await;
+    let (s, qs) = app.call(Method::GET, "/api/v1/queues", Some(&token), None).await;
     assert_eq!(s, 200);
     assert_eq!(qs["items"][0]["name"], "complaints");
 
@@ -100,42 +75,14 @@ async fn admin_builds_an_organisation() {
 
     // a skill in use cannot be deleted; after the queue and user let go, it can
     let sid = skill["id"].as_str().unwrap();
-    let (s, b) = app
-        .call(
-            Method::DELETE,
-            &format!("/api/v1/skills/{sid}"),
-            Some(app.token(Admin)),
-            None,
-        )
-        .await;
+    let (s, b) = app.call(Method::DELETE, &format!("/api/v1/skills/{sid}"), Some(app.token(Admin)), None).await;
     assert_error(s, &b, 409, "conflict");
     let qid = queue["id"].as_str().unwrap();
-    let (s, _) = app
-        .send(
-            Method::PATCH,
-            &format!("/api/v1/queues/{qid}"),
-            Admin,
-            json!({ "skills": [] }),
-        )
-        .await;
+    let (s, _) = app.send(Method::PATCH, &format!("/api/v1/queues/{qid}"), Admin, json!({ "skills": [] })).await;
     assert_eq!(s, 200);
-    let (s, _) = app
-        .call(
-            Method::DELETE,
-            &format!("/api/v1/users/{uid}"),
-            Some(app.token(Admin)),
-            None,
-        )
-        .await;
+    let (s, _) = app.call(Method::DELETE, &format!("/api/v1/users/{uid}"), Some(app.token(Admin)), None).await;
     assert_eq!(s, 204);
-    let (s, _) = app
-        .call(
-            Method::DELETE,
-            &format!("/api/v1/skills/{sid}"),
-            Some(app.token(Admin)),
-            None,
-        )
-        .await;
+    let (s, _) = app.call(Method::DELETE, &format!("/api/v1/skills/{sid}"), Some(app.token(Admin)), None).await;
     assert_eq!(s, 204);
 
     // every change is audited with the actor

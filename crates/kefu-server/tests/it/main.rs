@@ -40,11 +40,7 @@ pub struct TestApp {
 }
 
 pub fn settings() -> Settings {
-    Settings {
-        http: "127.0.0.1:0".parse().unwrap(),
-        max_body_bytes: 64 * 1024,
-        ..Settings::default()
-    }
+    Settings { http: "127.0.0.1:0".parse().unwrap(), max_body_bytes: 64 * 1024, ..Settings::default() }
 }
 
 impl TestApp {
@@ -77,9 +73,7 @@ impl TestApp {
                 .unwrap();
             users.insert(role, u);
         }
-        let app = kefu_server::build_with_store(settings, store.clone(), clock.clone())
-            .await
-            .unwrap();
+        let app = kefu_server::build_with_store(settings, store.clone(), clock.clone()).await.unwrap();
         let base = format!("http://{}", app.http_addr());
         let shutdown = app.shutdown_handle();
         let task = tokio::spawn(app.run_until_stopped());
@@ -136,28 +130,17 @@ impl TestApp {
         let resp = req.send().await.unwrap();
         let status = resp.status();
         let text = resp.text().await.unwrap();
-        let json = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
+        let json =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
         (status, json)
     }
 
     pub async fn get(&self, path: &str, role: Role) -> (StatusCode, Value) {
-        self.call(Method::GET, path, Some(self.token(role)), None)
-            .await
+        self.call(Method::GET, path, Some(self.token(role)), None).await
     }
 
-    pub async fn send(
-        &self,
-        method: Method,
-        path: &str,
-        role: Role,
-        body: Value,
-    ) -> (StatusCode, Value) {
-        self.call(method, path, Some(self.token(role)), Some(body))
-            .await
+    pub async fn send(&self, method: Method, path: &str, role: Role, body: Value) -> (StatusCode, Value) {
+        self.call(method, path, Some(self.token(role)), Some(body)).await
     }
 
     /// A raw request with a given body and content type.
@@ -169,21 +152,15 @@ impl TestApp {
         content_type: Option<&str>,
         body: Vec<u8>,
     ) -> (StatusCode, Value) {
-        let mut req = self
-            .client
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(self.token(role))
-            .body(body);
+        let mut req =
+            self.client.request(method, format!("{}{path}", self.base)).bearer_auth(self.token(role)).body(body);
         if let Some(ct) = content_type {
             req = req.header("content-type", ct);
         }
         let resp = req.send().await.unwrap();
         let status = resp.status();
         let text = resp.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
     }
 
     pub async fn stop(mut self) {
@@ -200,10 +177,5 @@ impl TestApp {
 pub fn assert_error(status: StatusCode, body: &Value, want_status: u16, want_code: &str) {
     assert_eq!(status.as_u16(), want_status, "body: {body}");
     assert_eq!(body["error"]["code"], want_code, "body: {body}");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty()),
-        "message missing: {body}"
-    );
+    assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "message missing: {body}");
 }

@@ -14,33 +14,12 @@ async fn health_ready_metrics_and_openapi() {
     let _ = app.get("/api/v1/queues", Admin).await;
     let _ = app.get("/api/v1/queues/not-an-id", Admin).await;
 
-    let text = app
-        .client
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        text.contains(
-            r#"kefu_http_requests_total{method="GET",route="/api/v1/queues",status="200"} 1"#
-        ),
-        "{text}"
-    );
-    assert!(
-        text.contains(r#"route="/api/v1/queues/{id}",status="400""#),
-        "route template, not the raw path: {text}"
-    );
-    assert!(
-        text.contains("kefu_http_request_duration_seconds_bucket"),
-        "{text}"
-    );
+    let text = app.client.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(text.contains(r#"kefu_http_requests_total{method="GET",route="/api/v1/queues",status="200"} 1"#), "{text}");
+    assert!(text.contains(r#"route="/api/v1/queues/{id}",status="400""#), "route template, not the raw path: {text}");
+    assert!(text.contains("kefu_http_request_duration_seconds_bucket"), "{text}");
 
-    let (s, doc) = app
-        .call(Method::GET, "/api/v1/openapi.json", None, None)
-        .await;
+    let (s, doc) = app.call(Method::GET, "/api/v1/openapi.json", None, None).await;
     assert_eq!(s, 200);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     assert!(doc["paths"]["/api/v1/queues"]["get"].is_object());

@@ -61,12 +61,7 @@ fn expected() -> Vec<(&'static str, &'static str, Who)> {
 }
 
 fn who(access: Access) -> Who {
-    let holders = |p: kefu_core::Permission| {
-        Role::ALL
-            .into_iter()
-            .filter(|r| r.allows(p))
-            .collect::<Vec<_>>()
-    };
+    let holders = |p: kefu_core::Permission| Role::ALL.into_iter().filter(|r| r.allows(p)).collect::<Vec<_>>();
     match access {
         Access::Public => Who::Public,
         Access::Authenticated => Who::AnyUser,
@@ -77,20 +72,13 @@ fn who(access: Access) -> Who {
 
 #[test]
 fn every_route_has_the_expected_rule_and_none_is_forgotten() {
-    let actual: BTreeMap<(String, String), Who> = kefu_server::routes::rules()
-        .into_iter()
-        .map(|(m, p, a)| ((m.to_string(), p.to_owned()), who(a)))
-        .collect();
-    let wanted: BTreeMap<(String, String), Who> = expected()
-        .into_iter()
-        .map(|(m, p, w)| ((m.to_owned(), p.to_owned()), w))
-        .collect();
+    let actual: BTreeMap<(String, String), Who> =
+        kefu_server::routes::rules().into_iter().map(|(m, p, a)| ((m.to_string(), p.to_owned()), who(a))).collect();
+    let wanted: BTreeMap<(String, String), Who> =
+        expected().into_iter().map(|(m, p, w)| ((m.to_owned(), p.to_owned()), w)).collect();
     for (route, rule) in &actual {
         match wanted.get(route) {
-            None => panic!(
-                "route {} {} has no row in the role-matrix test; add one",
-                route.0, route.1
-            ),
+            None => panic!("route {} {} has no row in the role-matrix test; add one", route.0, route.1),
             Some(w) => assert_eq!(w, rule, "route {} {}: rule differs", route.0, route.1),
         }
     }
@@ -115,10 +103,8 @@ fn openapi_documents_exactly_the_routes() {
         }
     }
     documented.sort();
-    let mut routed: Vec<(String, String)> = kefu_server::routes::rules()
-        .into_iter()
-        .map(|(m, p, _)| (m.to_string(), p.to_owned()))
-        .collect();
+    let mut routed: Vec<(String, String)> =
+        kefu_server::routes::rules().into_iter().map(|(m, p, _)| (m.to_string(), p.to_owned())).collect();
     routed.sort();
     assert_eq!(documented, routed);
 }
@@ -144,11 +130,8 @@ async fn every_route_enforces_its_rule_for_every_role() {
             } else {
                 app.token(role).to_owned()
             };
-            let body = matches!(method, Method::POST | Method::PATCH | Method::PUT)
-                .then(|| serde_json::json!({}));
-            let (status, resp) = app
-                .call(method.clone(), &url, Some(&token), body.clone())
-                .await;
+            let body = matches!(method, Method::POST | Method::PATCH | Method::PUT).then(|| serde_json::json!({}));
+            let (status, resp) = app.call(method.clone(), &url, Some(&token), body.clone()).await;
             let allowed = match &rule {
                 Who::Public | Who::AnyUser => true,
                 Who::Roles(r) | Who::SelfOr(r) => r.contains(&role),
@@ -170,9 +153,7 @@ async fn every_route_enforces_its_rule_for_every_role() {
         if let Who::SelfOr(_) = rule {
             for role in Role::ALL {
                 let url = path.replace("{id}", &app.users[&role].id.to_string());
-                let (status, resp) = app
-                    .call(method.clone(), &url, Some(app.token(role)), None)
-                    .await;
+                let (status, resp) = app.call(method.clone(), &url, Some(app.token(role)), None).await;
                 assert_eq!(status, StatusCode::OK, "{role} reading itself: {resp}");
             }
         }

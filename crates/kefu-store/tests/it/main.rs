@@ -31,8 +31,5 @@ pub fn new_user(name: &str, role: Role) -> NewUser {
 }
 
 pub async fn user(store: &Store, name: &str) -> kefu_store::User {
-    store
-        .create_user(&new_user(name, Role::Agent), T0)
-        .await
-        .unwrap()
+    store.create_user(&new_user(name, Role::Agent), T0).await.unwrap()
 }

@@ -34,9 +34,5 @@ async fn unsupported_url_scheme_is_a_clear_error() {
         sqlite_sync: kefu_store::SqliteSync::Full,
     };
     let err = kefu_store::Store::open(&opts).await.unwrap_err();
-    assert!(
-        err.to_string()
-            .contains("unsupported database URL scheme `mysql`"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("unsupported database URL scheme `mysql`"), "{err}");
 }

@@ -16,16 +16,10 @@ async fn sessions_expire_and_revoke() {
     assert!(s.session("other").await.unwrap().is_none());
 
     assert!(s.revoke_session("h", T0).await.unwrap());
-    assert!(
-        !s.revoke_session("h", T0).await.unwrap(),
-        "second revoke is a no-op"
-    );
+    assert!(!s.revoke_session("h", T0).await.unwrap(), "second revoke is a no-op");
     assert!(!s.session("h").await.unwrap().unwrap().is_valid_at(T0));
 
-    let purged = s
-        .purge_sessions(Timestamp::from_millis(T0.as_millis() + 1))
-        .await
-        .unwrap();
+    let purged = s.purge_sessions(Timestamp::from_millis(T0.as_millis() + 1)).await.unwrap();
     assert_eq!(purged, 1);
     assert!(s.session("h").await.unwrap().is_none());
     t.cleanup().await;
@@ -35,10 +29,7 @@ async fn sessions_expire_and_revoke() {
 async fn audit_entries_are_appended_in_order() {
     let t = db().await;
     let s = &t.store;
-    for (i, outcome) in [AuditOutcome::Failure, AuditOutcome::Success]
-        .into_iter()
-        .enumerate()
-    {
+    for (i, outcome) in [AuditOutcome::Failure, AuditOutcome::Success].into_iter().enumerate() {
         s.audit(&NewAuditEntry {
             at: Timestamp::from_millis(T0.as_millis() + i as i64),
             actor_id: None,

@@ -7,32 +7,12 @@ use kefu_store::{NewSkill, NewTeam, PageRequest, StoreError, UserPatch, UserSkil
 async fn create_read_update_delete_user() {
     let t = db().await;
     let s = &t.store;
-    let team = s
-        .create_team(
-            &NewTeam {
-                name: "Team A".into(),
-            },
-            T0,
-        )
-        .await
-        .unwrap();
-    let skill = s
-        .create_skill(
-            &NewSkill {
-                name: "complaints".into(),
-                description: String::new(),
-            },
-            T0,
-        )
-        .await
-        .unwrap();
+    let team = s.create_team(&NewTeam { name: "Team A".into() }, T0).await.unwrap();
+    let skill = s.create_skill(&NewSkill { name: "complaints".into(), description: String::new() }, T0).await.unwrap();
     let mut n = new_user("1001", Role::Agent);
     n.team_id = Some(team.id);
     n.extension = Some("1001".into());
-    n.skills = vec![UserSkill {
-        skill_id: skill.id,
-        proficiency: Proficiency::new(7).unwrap(),
-    }];
+    n.skills = vec![UserSkill { skill_id: skill.id, proficiency: Proficiency::new(7).unwrap() }];
     let u = s.create_user(&n, T0).await.unwrap();
     assert_eq!(u.username, "1001");
     assert_eq!(u.role, Role::Agent);
@@ -59,22 +39,12 @@ async fn create_read_update_delete_user() {
     assert_eq!(u2.role, Role::TeamLead);
     assert_eq!(u2.team_id, None);
     assert!(u2.skills.is_empty());
-    assert_eq!(
-        u2.extension.as_deref(),
-        Some("1001"),
-        "untouched field kept"
-    );
+    assert_eq!(u2.extension.as_deref(), Some("1001"), "untouched field kept");
     assert_eq!(u2.updated_at, later);
 
     s.delete_user(u.id).await.unwrap();
-    assert!(matches!(
-        s.user(u.id).await,
-        Err(StoreError::NotFound { what: "user", .. })
-    ));
-    assert!(matches!(
-        s.delete_user(u.id).await,
-        Err(StoreError::NotFound { .. })
-    ));
+    assert!(matches!(s.user(u.id).await, Err(StoreError::NotFound { what: "user", .. })));
+    assert!(matches!(s.delete_user(u.id).await, Err(StoreError::NotFound { .. })));
     t.cleanup().await;
 }
 
@@ -86,22 +56,13 @@ async fn duplicate_username_and_extension_are_conflicts() {
     a.extension = Some("1001".into());
     s.create_user(&a, T0).await.unwrap();
 
-    let err = s
-        .create_user(&new_user("alice", Role::Admin), T0)
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(&err, StoreError::Conflict(m) if m.contains("`alice` already exists")),
-        "{err}"
-    );
+    let err = s.create_user(&new_user("alice", Role::Admin), T0).await.unwrap_err();
+    assert!(matches!(&err, StoreError::Conflict(m) if m.contains("`alice` already exists")), "{err}");
 
     let mut b = new_user("bob", Role::Agent);
     b.extension = Some("1001".into());
     let err = s.create_user(&b, T0).await.unwrap_err();
-    assert!(
-        matches!(&err, StoreError::Conflict(m) if m.contains("extension `1001`")),
-        "{err}"
-    );
+    assert!(matches!(&err, StoreError::Conflict(m) if m.contains("extension `1001`")), "{err}");
     // nothing half-written: bob does not exist
     assert!(s.user_credentials("bob").await.unwrap().is_none());
     assert_eq!(s.count_users().await.unwrap(), 1);
@@ -115,10 +76,7 @@ async fn unknown_team_or_skill_is_invalid_and_writes_nothing() {
     let mut n = new_user("carol", Role::Agent);
     n.team_id = Some(kefu_core::TeamId::from_uuid(kefu_store::new_uuid()));
     let err = s.create_user(&n, T0).await.unwrap_err();
-    assert!(
-        matches!(&err, StoreError::Invalid(m) if m.contains("team")),
-        "{err}"
-    );
+    assert!(matches!(&err, StoreError::Invalid(m) if m.contains("team")), "{err}");
 
     let mut n = new_user("carol", Role::Agent);
     n.skills = vec![UserSkill {
@@ -126,15 +84,8 @@ async fn unknown_team_or_skill_is_invalid_and_writes_nothing() {
         proficiency: Proficiency::new(3).unwrap(),
     }];
     let err = s.create_user(&n, T0).await.unwrap_err();
-    assert!(
-        matches!(&err, StoreError::Invalid(m) if m.contains("does not exist")),
-        "{err}"
-    );
-    assert_eq!(
-        s.count_users().await.unwrap(),
-        0,
-        "the user row was rolled back with the skill"
-    );
+    assert!(matches!(&err, StoreError::Invalid(m) if m.contains("does not exist")), "{err}");
+    assert_eq!(s.count_users().await.unwrap(), 0, "the user row was rolled back with the skill");
     t.cleanup().await;
 }
 
@@ -148,13 +99,7 @@ async fn users_page_through_with_cursor() {
     let mut seen = Vec::new();
     let mut cursor = None;
     loop {
-        let page = s
-            .list_users(&PageRequest {
-                limit: Some(3),
-                cursor: cursor.clone(),
-            })
-            .await
-            .unwrap();
+        let page = s.list_users(&PageRequest { limit: Some(3), cursor: cursor.clone() }).await.unwrap();
         assert!(page.items.len() <= 3);
         seen.extend(page.items.iter().map(|u| u.username.clone()));
         match page.next_cursor {
@@ -162,10 +107,7 @@ async fn users_page_through_with_cursor() {
             None => break,
         }
     }
-    assert_eq!(
-        seen,
-        (0..7).map(|i| format!("agent{i}")).collect::<Vec<_>>()
-    );
+    assert_eq!(seen, (0..7).map(|i| format!("agent{i}")).collect::<Vec<_>>());
     t.cleanup().await;
 }
 
@@ -175,20 +117,9 @@ async fn disabling_a_user_revokes_their_sessions() {
     let s = &t.store;
     let u = crate::user(s, "dave").await;
     let exp = Timestamp::from_millis(T0.as_millis() + 3_600_000);
-    s.create_session("hash-1", u.id, T0, exp, Some("127.0.0.1"))
-        .await
-        .unwrap();
+    s.create_session("hash-1", u.id, T0, exp, Some("127.0.0.1")).await.unwrap();
     assert!(s.session("hash-1").await.unwrap().unwrap().is_valid_at(T0));
-    s.update_user(
-        u.id,
-        &UserPatch {
-            enabled: Some(false),
-            ..Default::default()
-        },
-        T0,
-    )
-    .await
-    .unwrap();
+    s.update_user(u.id, &UserPatch { enabled: Some(false), ..Default::default() }, T0).await.unwrap();
     let sess = s.session("hash-1").await.unwrap().unwrap();
     assert!(!sess.is_valid_at(T0));
     assert!(!s.user(u.id).await.unwrap().enabled);
@@ -199,11 +130,7 @@ async fn disabling_a_user_revokes_their_sessions() {
 async fn updating_an_unknown_user_is_not_found() {
     let t = db().await;
     let missing = UserId::from_uuid(kefu_store::new_uuid());
-    let err = t
-        .store
-        .update_user(missing, &UserPatch::default(), T0)
-        .await
-        .unwrap_err();
+    let err = t.store.update_user(missing, &UserPatch::default(), T0).await.unwrap_err();
     assert!(matches!(err, StoreError::NotFound { what: "user", .. }));
     t.cleanup().await;
 }

@@ -5,56 +5,24 @@ use crate::{login, run, start};
 #[tokio::test]
 async fn check_config_reports_every_problem_at_once() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("kefu.toml"),
-        "htp = \"127.0.0.1:1\"\ntoken_ttl_secs = 0\nlog = \"info\"\n",
-    )
-    .unwrap();
-    let (code, _out, err) = run(
-        dir.path(),
-        &["check-config", "--database-url", "mysql://x"],
-        "",
-    )
-    .await;
+    std::fs::write(dir.path().join("kefu.toml"), "htp = \"127.0.0.1:1\"\ntoken_ttl_secs = 0\nlog = \"info\"\n")
+        .unwrap();
+    let (code, _out, err) = run(dir.path(), &["check-config", "--database-url", "mysql://x"], "").await;
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("3 problem(s)"), "{err}");
-    assert!(
-        err.contains("htp: unknown setting (did you mean `http`?)"),
-        "{err}"
-    );
-    assert!(
-        err.contains("token_ttl_secs: must be greater than 0"),
-        "{err}"
-    );
-    assert!(
-        err.contains("--database-url: unsupported scheme `mysql`"),
-        "{err}"
-    );
+    assert!(err.contains("htp: unknown setting (did you mean `http`?)"), "{err}");
+    assert!(err.contains("token_ttl_secs: must be greater than 0"), "{err}");
+    assert!(err.contains("--database-url: unsupported scheme `mysql`"), "{err}");
 
     std::fs::write(dir.path().join("kefu.toml"), "http = \"127.0.0.1:9999\"\n").unwrap();
-    let (code, out, err) = run(
-        dir.path(),
-        &[
-            "check-config",
-            "--explain",
-            "--database-url",
-            "postgres://kefu:hunter2@db/kefu",
-        ],
-        "",
-    )
-    .await;
+    let (code, out, err) =
+        run(dir.path(), &["check-config", "--explain", "--database-url", "postgres://kefu:hunter2@db/kefu"], "").await;
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("configuration OK"));
     assert!(out.contains("127.0.0.1:9999"));
-    assert!(
-        out.contains("postgres://kefu:***@db/kefu"),
-        "password redacted: {out}"
-    );
+    assert!(out.contains("postgres://kefu:***@db/kefu"), "password redacted: {out}");
     assert!(!out.contains("hunter2"));
-    assert!(
-        out.contains("KEFU_TOKEN_TTL_SECS"),
-        "explains env names: {out}"
-    );
+    assert!(out.contains("KEFU_TOKEN_TTL_SECS"), "explains env names: {out}");
 }
 
 #[tokio::test]
@@ -62,21 +30,11 @@ async fn migrate_and_user_commands() {
     let dir = tempfile::tempdir().unwrap();
     let (code, out, err) = run(dir.path(), &["migrate"], "").await;
     assert_eq!(code, 0, "{err}");
-    assert!(
-        out.contains("foundation") && out.contains("applied"),
-        "{out}"
-    );
-    assert!(
-        dir.path().join("data/kefu.db").exists(),
-        "SQLite file in ./data by default"
-    );
+    assert!(out.contains("foundation") && out.contains("applied"), "{out}");
+    assert!(dir.path().join("data/kefu.db").exists(), "SQLite file in ./data by default");
 
-    let (code, out, err) = run(
-        dir.path(),
-        &["user", "add", "boss", "--role", "admin", "--password-stdin"],
-        "boss-pass-1\n",
-    )
-    .await;
+    let (code, out, err) =
+        run(dir.path(), &["user", "add", "boss", "--role", "admin", "--password-stdin"], "boss-pass-1\n").await;
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("created boss (admin)"), "{out}");
     assert!(!out.contains("boss-pass-1"));
@@ -87,22 +45,13 @@ async fn migrate_and_user_commands() {
     let (code, _, err) = run(dir.path(), &["user", "add", "x", "--role", "root"], "").await;
     assert_eq!(code, 1);
     assert!(err.contains("unknown role `root`"), "{err}");
-    let (code, _, err) = run(
-        dir.path(),
-        &["user", "add", "y", "--password-stdin"],
-        "short\n",
-    )
-    .await;
+    let (code, _, err) = run(dir.path(), &["user", "add", "y", "--password-stdin"], "short\n").await;
     assert_eq!(code, 1);
     assert!(err.contains("password must be between 8"), "{err}");
 
     let (code, out, _) = run(dir.path(), &["user", "passwd", "boss"], "").await;
     assert_eq!(code, 0);
-    let generated = out
-        .lines()
-        .find_map(|l| l.strip_prefix("password: "))
-        .unwrap()
-        .to_owned();
+    let generated = out.lines().find_map(|l| l.strip_prefix("password: ")).unwrap().to_owned();
     assert_eq!(generated.len(), 14);
 
     let (mut child, base) = start(dir.path(), &["serve", "--http", "127.0.0.1:0"]).await;
@@ -120,51 +69,20 @@ async fn migrate_and_user_commands() {
 #[tokio::test]
 async fn demo_serves_health_and_a_demo_user_lists_queues() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, base) = start(
-        dir.path(),
-        &[
-            "demo",
-            "--http",
-            "127.0.0.1:0",
-            "--demo-password",
-            "demo-pass-1",
-        ],
-    )
-    .await;
+    let (mut child, base) =
+        start(dir.path(), &["demo", "--http", "127.0.0.1:0", "--demo-password", "demo-pass-1"]).await;
     let client = reqwest::Client::new();
-    let health: serde_json::Value = client
-        .get(format!("{base}/healthz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health: serde_json::Value = client.get(format!("{base}/healthz")).send().await.unwrap().json().await.unwrap();
     assert_eq!(health["status"], "ok");
 
     for user in ["1001", "1010", "lead1", "lead2", "super", "admin"] {
         let token = login(&client, &base, user, "demo-pass-1").await;
-        let queues: serde_json::Value = client
-            .get(format!("{base}/api/v1/queues"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let mut names: Vec<&str> = queues["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|q| q["name"].as_str().unwrap())
-            .collect();
+        let queues: serde_json::Value =
+            client.get(format!("{base}/api/v1/queues")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        let mut names: Vec<&str> =
+            queues["items"].as_array().unwrap().iter().map(|q| q["name"].as_str().unwrap()).collect();
         names.sort_unstable();
-        assert_eq!(
-            names,
-            vec!["after_sales", "complaints", "product", "vip"],
-            "{user}"
-        );
+        assert_eq!(names, vec!["after_sales", "complaints", "product", "vip"], "{user}");
     }
     let token = login(&client, &base, "admin", "demo-pass-1").await;
     let users: serde_json::Value = client
@@ -184,17 +102,8 @@ async fn demo_serves_health_and_a_demo_user_lists_queues() {
     child.kill().await.unwrap();
 
     // running the demo again keeps the data and resets passwords
-    let (mut child, base) = start(
-        dir.path(),
-        &[
-            "demo",
-            "--http",
-            "127.0.0.1:0",
-            "--demo-password",
-            "demo-pass-2",
-        ],
-    )
-    .await;
+    let (mut child, base) =
+        start(dir.path(), &["demo", "--http", "127.0.0.1:0", "--demo-password", "demo-pass-2"]).await;
     login(&client, &base, "1005", "demo-pass-2").await;
     child.kill().await.unwrap();
 }
@@ -204,29 +113,14 @@ async fn sigterm_stops_the_server_gracefully() {
     let dir = tempfile::tempdir().unwrap();
     let (mut child, base) = start(dir.path(), &["serve", "--http", "127.0.0.1:0"]).await;
     let client = reqwest::Client::new();
-    assert_eq!(
-        client
-            .get(format!("{base}/readyz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(client.get(format!("{base}/readyz")).send().await.unwrap().status(), 200);
     let pid = child.id().unwrap().to_string();
-    let status = tokio::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .await
-        .unwrap();
+    let status = tokio::process::Command::new("kill").args(["-TERM", &pid]).status().await.unwrap();
     assert!(status.success());
     let exit = tokio::time::timeout(std::time::Duration::from_secs(10), child.wait())
         .await
         .expect("stops within 10 s")
         .unwrap();
     assert!(exit.success(), "clean exit after SIGTERM: {exit:?}");
-    assert!(
-        client.get(format!("{base}/healthz")).send().await.is_err(),
-        "no longer listening"
-    );
+    assert!(client.get(format!("{base}/healthz")).send().await.is_err(), "no longer listening");
 }

@@ -7,19 +7,8 @@ use std::time::Duration;
 #[tokio::test]
 async fn kill_9_during_writes_loses_no_acknowledged_write() {
     let dir = tempfile::tempdir().unwrap();
-    let (code, _, err) = run(
-        dir.path(),
-        &[
-            "user",
-            "add",
-            "admin",
-            "--role",
-            "admin",
-            "--password-stdin",
-        ],
-        "admin-pass-1\n",
-    )
-    .await;
+    let (code, _, err) =
+        run(dir.path(), &["user", "add", "admin", "--role", "admin", "--password-stdin"], "admin-pass-1\n").await;
     assert_eq!(code, 0, "{err}");
 
     let (mut child, base) = start(dir.path(), &["serve", "--http", "127.0.0.1:0"]).await;
@@ -29,8 +18,7 @@ async fn kill_9_during_writes_loses_no_acknowledged_write() {
     let acked: Arc<Mutex<Vec<String>>> = Arc::default();
     let mut writers = Vec::new();
     for w in 0..8 {
-        let (client, base, token, acked) =
-            (client.clone(), base.clone(), token.clone(), acked.clone());
+        let (client, base, token, acked) = (client.clone(), base.clone(), token.clone(), acked.clone());
         writers.push(tokio::spawn(async move {
             for i in 0..100_000 {
                 let name = format!("w{w}-{i}");
@@ -59,11 +47,7 @@ async fn kill_9_during_writes_loses_no_acknowledged_write() {
         w.await.unwrap();
     }
     let acked = acked.lock().unwrap().clone();
-    assert!(
-        acked.len() >= 300,
-        "only {} writes before the kill",
-        acked.len()
-    );
+    assert!(acked.len() >= 300, "only {} writes before the kill", acked.len());
 
     // restart on the same data directory and read everything back
     let (mut child, base) = start(dir.path(), &["serve", "--http", "127.0.0.1:0"]).await;
@@ -75,15 +59,7 @@ async fn kill_9_during_writes_loses_no_acknowledged_write() {
         if let Some(c) = &cursor {
             url.push_str(&format!("&cursor={c}"));
         }
-        let page: serde_json::Value = client
-            .get(url)
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let page: serde_json::Value = client.get(url).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
         for s in page["items"].as_array().unwrap() {
             stored.insert(s["name"].as_str().unwrap().to_owned());
         }
@@ -93,12 +69,7 @@ async fn kill_9_during_writes_loses_no_acknowledged_write() {
         }
     }
     let lost: Vec<&String> = acked.iter().filter(|n| !stored.contains(*n)).collect();
-    assert!(
-        lost.is_empty(),
-        "{} acknowledged writes lost, e.g. {:?}",
-        lost.len(),
-        &lost[..lost.len().min(5)]
-    );
+    assert!(lost.is_empty(), "{} acknowledged writes lost, e.g. {:?}", lost.len(), &lost[..lost.len().min(5)]);
     eprintln!(
         "acknowledged {} writes before kill -9; all {} found after restart ({} stored)",
         acked.len(),

@@ -14,9 +14,7 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_kefu");
 /// A `kefu` command with a clean environment (no stray `KEFU_*`) working in `dir`.
 pub fn kefu(dir: &Path) -> Command {
     let mut c = Command::new(BIN);
-    c.current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    c.current_dir(dir).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
     c.kill_on_drop(true);
     c
 }
@@ -24,13 +22,8 @@ pub fn kefu(dir: &Path) -> Command {
 /// Runs `kefu args…` to completion, feeding `stdin`; returns (exit code, stdout, stderr).
 pub async fn run(dir: &Path, args: &[&str], stdin: &str) -> (i32, String, String) {
     use tokio::io::AsyncWriteExt;
-    let mut child = kefu(dir)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child =
+        kefu(dir).args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let mut input = child.stdin.take().unwrap();
     input.write_all(stdin.as_bytes()).await.unwrap();
     drop(input);
@@ -44,12 +37,7 @@ pub async fn run(dir: &Path, args: &[&str], stdin: &str) -> (i32, String, String
 
 /// Starts a long-running `kefu` command and waits for the line announcing its address.
 pub async fn start(dir: &Path, args: &[&str]) -> (Child, String) {
-    let mut child = kefu(dir)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = kefu(dir).args(args).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let addr = loop {
         let line = tokio::time::timeout(std::time::Duration::from_secs(30), lines.next_line())
