@@ -1,5 +1,5 @@
-//! The `kefu` command line: `serve`, `demo`, `migrate`, `check-config` and `user`. Each
-//! command is a short function over `kefu-server` and `kefu-store`.
+//! The `kefu` command line: `serve`, `demo`, `migrate`, `check-config`, `user` and `sim`.
+//! Each command is a short function over `kefu-server`, `kefu-store` or `kefu-sim`.
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -12,6 +12,8 @@ use kefu_store::{NewUser, Store, StoreError, UserPatch};
 use std::io::BufRead;
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+pub mod sim;
 
 /// kefu (客服): the contact-center platform.
 #[derive(Parser, Debug)]
@@ -68,6 +70,8 @@ enum Command {
     /// Manage user accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Simulate a day of calls against the real ACD router and print the KPIs.
+    Sim(sim::SimArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -134,8 +138,9 @@ impl GlobalArgs {
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let settings = match &cli.command {
-        Command::CheckConfig { explain } => return check_config(&cli.global, *explain),
+    let settings = match cli.command {
+        Command::CheckConfig { explain } => return check_config(&cli.global, explain),
+        Command::Sim(args) => return sim::run(args),
         _ => match cli.global.load() {
             Ok(s) => s,
             Err(code) => return code,
@@ -155,7 +160,7 @@ pub fn main() -> ExitCode {
             Command::Demo { demo_password } => serve(settings, Some(demo_password)).await,
             Command::Migrate { status } => migrate(settings, status).await,
             Command::User(cmd) => user(settings, cmd).await,
-            Command::CheckConfig { .. } => Ok(()),
+            Command::CheckConfig { .. } | Command::Sim(_) => Ok(()),
         }
     });
     match result {

@@ -22,7 +22,8 @@ pub struct AcdSettings {
     pub announce_every_ms: i64,
     /// Handle time assumed for the wait estimate before any call has finished.
     pub default_aht_ms: i64,
-    /// Weight of the newest handle time in the moving average (0 < α ≤ 1).
+    /// Weight of the newest handle time in the moving average (0 < α ≤ 1; 0.02 ≈ the last
+    /// 50 calls, which keeps the wait estimate unbiased when queues build after long calls).
     pub aht_smoothing: f64,
     /// Abandons quicker than this are "short" and left out of abandon rate and SL.
     pub short_abandon_ms: i64,
@@ -37,7 +38,7 @@ impl Default for AcdSettings {
             priority_aging_ms: 60_000,
             announce_every_ms: 30_000,
             default_aht_ms: 180_000,
-            aht_smoothing: 0.1,
+            aht_smoothing: 0.02,
             short_abandon_ms: 5_000,
         }
     }

@@ -49,11 +49,7 @@ pub enum ErlangError {
 }
 
 fn check(name: &'static str, value: f64, ok: bool, expected: &'static str) -> Result<f64, ErlangError> {
-    if ok && value.is_finite() {
-        Ok(value)
-    } else {
-        Err(ErlangError::InvalidParameter { name, expected, value })
-    }
+    if ok && value.is_finite() { Ok(value) } else { Err(ErlangError::InvalidParameter { name, expected, value }) }
 }
 
 fn check_load(load: f64) -> Result<f64, ErlangError> {
@@ -170,7 +166,12 @@ pub fn staffing(agents: u32, load: f64, aht_secs: f64, threshold_secs: f64) -> R
 pub fn required_agents(load: f64, aht_secs: f64, target: &StaffingTarget) -> Result<Staffing, ErlangError> {
     let a = check_load(load)?;
     check_positive("aht_secs", aht_secs)?;
-    check("service_level", target.service_level, (0.0..1.0).contains(&target.service_level), "between 0 and 1 (exclusive)")?;
+    check(
+        "service_level",
+        target.service_level,
+        (0.0..1.0).contains(&target.service_level),
+        "between 0 and 1 (exclusive)",
+    )?;
     check_non_negative("threshold_secs", target.threshold_secs)?;
     let occ = target.max_occupancy;
     check("max_occupancy", occ, occ > 0.0 && occ <= 1.0, "in (0, 1]")?;
@@ -197,7 +198,11 @@ pub fn scheduled_agents(required: u32, shrinkage: f64) -> Result<u32, ErlangErro
     // the tolerance keeps 14 / (1 − 0.3) = 20.000000000000004 at 20
     let s = (f64::from(required) / (1.0 - shrinkage) - 1e-9).ceil();
     if s > f64::from(u32::MAX) {
-        return Err(ErlangError::InvalidParameter { name: "required", expected: "small enough to schedule", value: f64::from(required) });
+        return Err(ErlangError::InvalidParameter {
+            name: "required",
+            expected: "small enough to schedule",
+            value: f64::from(required),
+        });
     }
     Ok(s.max(0.0) as u32)
 }
@@ -248,13 +253,7 @@ pub struct ErlangA {
 
 impl fmt::Display for ErlangA {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "Erlang A: N={} A={:.3} patience={:.1}s",
-            self.agents,
-            self.lambda / self.mu,
-            1.0 / self.theta
-        )
+        write!(f, "Erlang A: N={} A={:.3} patience={:.1}s", self.agents, self.lambda / self.mu, 1.0 / self.theta)
     }
 }
 
@@ -368,9 +367,8 @@ impl ErlangA {
 
     /// Occupancy: carried load over agents, (1 − P(abandon)) · A / N; `None` for 0 agents.
     pub fn occupancy(&self) -> Option<f64> {
-        (self.agents > 0).then(|| {
-            (self.answered_probability() * self.lambda / self.mu / f64::from(self.agents)).clamp(0.0, 1.0)
-        })
+        (self.agents > 0)
+            .then(|| (self.answered_probability() * self.lambda / self.mu / f64::from(self.agents)).clamp(0.0, 1.0))
     }
 
     /// Shares of all offered calls answered and abandoned with a wait of at most `t_secs`.

@@ -124,3 +124,92 @@ async fn sigterm_stops_the_server_gracefully() {
     assert!(exit.success(), "clean exit after SIGTERM: {exit:?}");
     assert!(client.get(format!("{base}/healthz")).send().await.is_err(), "no longer listening");
 }
+
+#[tokio::test]
+async fn sim_prints_the_documented_json_and_is_reproducible() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "sim",
+        "--agents",
+        "12",
+        "--calls-per-hour",
+        "200",
+        "--aht-secs",
+        "180",
+        "--patience-secs",
+        "120",
+        "--hours",
+        "4",
+        "--seed",
+        "7",
+        "--json",
+    ];
+    let (code, out, err) = run(dir.path(), &args, "").await;
+    assert_eq!(code, 0, "{err}");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for key in [
+        "offered",
+        "answered",
+        "abandoned",
+        "abandon_rate",
+        "service_level",
+        "asa_secs",
+        "aht_secs",
+        "occupancy",
+        "intervals",
+    ] {
+        assert!(json.get(key).is_some(), "missing `{key}` in {out}");
+    }
+    assert!(json["offered"].as_u64().unwrap() > 600);
+    assert_eq!(json["intervals"].as_array().unwrap().len() >= 8, true);
+    let (_, again, _) = run(dir.path(), &args, "").await;
+    assert_eq!(out, again, "same seed, same output");
+    let mut other = args.to_vec();
+    other[12] = "8";
+    let (_, different, _) = run(dir.path(), &other, "").await;
+    assert_ne!(out, different);
+
+    let (code, table, _) = run(dir.path(), &args[..args.len() - 1], "").await;
+    assert_eq!(code, 0);
+    assert!(table.contains("day") && table.contains("SL"), "{table}");
+}
+
+#[tokio::test]
+async fn sim_rejects_a_bad_scenario_naming_every_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("bad.yaml");
+    std::fs::write(
+        &scenario,
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../kefu-sim/scenarios/center.yaml")).unwrap(),
+    )
+    .unwrap();
+    let (code, out, err) = run(dir.path(), &["sim", "--scenario", scenario.to_str().unwrap(), "--json"], "").await;
+    assert_eq!(code, 0, "the shipped example runs: {err}");
+    assert!(out.contains("\"queues\""));
+
+    let bad = "hours: 8
+skills: [a]
+queues:
+  - name: q
+    skills: { nope: 3 }
+    overflow:
+      - after_secs: -5
+        action: { kind: queue, queue: r }
+  - name: r
+    skills: { a: 1 }
+    overflow:
+      - after_secs: 10
+        action: { kind: queue, queue: q }
+agent_groups:
+  - { name: g, count: 2, skills: { a: 3 }, shift: { start: 0, end: 8 } }
+call_types:
+  - { name: c, queue: q, calls_per_hour: 10, handle_time: { dist: exponential, mean_secs: 100 } }
+";
+    std::fs::write(&scenario, bad).unwrap();
+    let (code, _, err) = run(dir.path(), &["sim", "--scenario", scenario.to_str().unwrap()], "").await;
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("3 problem(s)"), "every problem at once: {err}");
+    assert!(err.contains(r#"queues[0].skills.nope: unknown skill "nope""#), "{err}");
+    assert!(err.contains("queues[0].overflow[0].after_secs: must be between 0"), "{err}");
+    assert!(err.contains("overflow targets form a cycle: q → r → q"), "{err}");
+}
