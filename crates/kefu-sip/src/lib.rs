@@ -1,5 +1,11 @@
 //! SIP and RTP for kefu: registrar, B2BUA call legs, G.711 media, RFC 4733 digits, prompt
 //! playback, recording and the supervisor mixer.
 //!
-//! Nothing is implemented yet. This crate is the place the telephony issue fills; it exports
-//! nothing so that no caller can mistake it for working telephony.
+//! Built so far are the sans-IO pieces the telephony issue stands on — G.711, RTP packets,
+//! RFC 4733 telephone events, the listen/whisper/barge mixer, the crash-safe stereo WAV
+//! recorder, SDP offer/answer and digest authentication. There is no SIP transport,
+//! registrar or B2BUA yet: nothing here answers a call.
+
+pub mod digest;
+pub mod media;
+pub mod sdp;
