@@ -441,20 +441,52 @@ async fn replace_queue_skills(
     id: QueueId,
     skills: &[QueueSkill],
 ) -> Result<()> {
+    let links: Vec<(SkillId, Proficiency)> = skills.iter().map(|s| (s.skill_id, s.min_proficiency)).collect();
+    replace_skill_links(tx, SkillLinks::QUEUE, &id.to_string(), &links).await
+}
+
+/// A table linking an owner (agent or queue) to skills with a level.
+pub(crate) struct SkillLinks {
+    table: &'static str,
+    owner: &'static str,
+    level: &'static str,
+}
+
+impl SkillLinks {
+    /// Agents' skills with their proficiency.
+    pub(crate) const AGENT: SkillLinks = SkillLinks { table: "user_skills", owner: "user_id", level: "proficiency" };
+    /// Queues' required skills with the minimum proficiency.
+    pub(crate) const QUEUE: SkillLinks =
+        SkillLinks { table: "queue_skills", owner: "queue_id", level: "min_proficiency" };
+}
+
+/// Replaces an owner's skill links inside `tx`: a skill listed twice or one that does not exist
+/// is invalid, and the caller's transaction rolls everything back.
+pub(crate) async fn replace_skill_links(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    links: SkillLinks,
+    owner: &str,
+    skills: &[(SkillId, Proficiency)],
+) -> Result<()> {
     let mut seen = std::collections::HashSet::new();
-    if let Some(dup) = skills.iter().find(|s| !seen.insert(s.skill_id)) {
-        return Err(StoreError::Invalid(format!("skill `{}` is listed twice", dup.skill_id)));
+    if let Some((dup, _)) = skills.iter().find(|(s, _)| !seen.insert(*s)) {
+        return Err(StoreError::Invalid(format!("skill `{dup}` is listed twice")));
     }
-    sqlx::query("DELETE FROM queue_skills WHERE queue_id = $1").bind(id.to_string()).execute(&mut **tx).await?;
-    for s in skills {
-        sqlx::query("INSERT INTO queue_skills (queue_id, skill_id, min_proficiency) VALUES ($1, $2, $3)")
-            .bind(id.to_string())
-            .bind(s.skill_id.to_string())
-            .bind(i64::from(s.min_proficiency.get()))
+    let SkillLinks { table, owner: owner_col, level } = links;
+    sqlx::query(&format!("DELETE FROM {table} WHERE {owner_col} = $1"))
+        .bind(owner.to_owned())
+        .execute(&mut **tx)
+        .await?;
+    let insert = format!("INSERT INTO {table} ({owner_col}, skill_id, {level}) VALUES ($1, $2, $3)");
+    for (skill, proficiency) in skills {
+        sqlx::query(&insert)
+            .bind(owner.to_owned())
+            .bind(skill.to_string())
+            .bind(i64::from(proficiency.get()))
             .execute(&mut **tx)
             .await
             .map_err(|e| {
-                let unknown = |_: &str| StoreError::Invalid(format!("skill `{}` does not exist", s.skill_id));
+                let unknown = |_: &str| StoreError::Invalid(format!("skill `{skill}` does not exist"));
                 constraint_error(e, unknown, unknown)
             })?;
     }

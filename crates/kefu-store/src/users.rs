@@ -297,22 +297,6 @@ impl Store {
 }
 
 async fn replace_skills(tx: &mut sqlx::Transaction<'_, sqlx::Any>, id: UserId, skills: &[UserSkill]) -> Result<()> {
-    let mut seen = std::collections::HashSet::new();
-    if let Some(dup) = skills.iter().find(|s| !seen.insert(s.skill_id)) {
-        return Err(StoreError::Invalid(format!("skill `{}` is listed twice", dup.skill_id)));
-    }
-    sqlx::query("DELETE FROM user_skills WHERE user_id = $1").bind(id.to_string()).execute(&mut **tx).await?;
-    for s in skills {
-        sqlx::query("INSERT INTO user_skills (user_id, skill_id, proficiency) VALUES ($1, $2, $3)")
-            .bind(id.to_string())
-            .bind(s.skill_id.to_string())
-            .bind(i64::from(s.proficiency.get()))
-            .execute(&mut **tx)
-            .await
-            .map_err(|e| {
-                let unknown = |_: &str| StoreError::Invalid(format!("skill `{}` does not exist", s.skill_id));
-                constraint_error(e, unknown, unknown)
-            })?;
-    }
-    Ok(())
+    let links: Vec<(SkillId, Proficiency)> = skills.iter().map(|s| (s.skill_id, s.proficiency)).collect();
+    crate::org::replace_skill_links(tx, crate::org::SkillLinks::AGENT, &id.to_string(), &links).await
 }
