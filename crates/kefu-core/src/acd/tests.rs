@@ -260,6 +260,34 @@ fn overflow_to_another_queue_and_out_of_the_router() {
 }
 
 #[test]
+fn every_leaving_action_takes_the_call_out_with_its_target() {
+    let leaving = [
+        OverflowAction::Ivr { node: "main_menu".into() },
+        OverflowAction::External { number: "4008001234".into() },
+        OverflowAction::Voicemail,
+        OverflowAction::Callback,
+    ];
+    for action in leaving {
+        let mut a = q(1);
+        a.overflow = vec![OverflowStep { after_secs: 45, when: OverflowWhen::Always, action: action.clone() }];
+        let mut h = H::new(vec![a]);
+        h.at(0.0).queue_call(1, 1, Priority::NORMAL);
+        assert!(h.tick_to(44.9).is_empty(), "{action:?} not yet due");
+        let out = h.tick_to(45.0);
+        assert!(
+            out.contains(&Action::Overflow { call: call(1), queue: queue(1), step: 0, action: action.clone() }),
+            "{action:?}: {out:?}"
+        );
+        assert!(events(&out).iter().any(
+            |e| matches!(e, RouterEventDetail::CallOverflowed { action: a, wait_ms: 45_000, .. } if *a == action)
+        ));
+        assert_eq!(h.r.calls_in_progress(), 0, "{action:?} leaves the router");
+        assert_eq!(h.r.next_deadline(), None, "no timer left behind");
+        assert_eq!(h.r.handle(h.t(), Input::CallAbandoned { call: call(1) }), Err(AcdError::UnknownCall(call(1))));
+    }
+}
+
+#[test]
 fn conditional_overflow_on_queue_length_and_staffing() {
     let mut a = q(1);
     a.overflow = vec![
