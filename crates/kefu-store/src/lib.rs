@@ -21,7 +21,7 @@ pub use error::{Result, StoreError};
 pub use events::{EventCursor, EventQuery};
 pub use org::{NewQueue, NewSkill, NewTeam, Queue, QueuePatch, QueueSkill, Skill, SkillPatch, Team, TeamPatch};
 pub use page::{Page, PageRequest};
-pub use sessions::Session;
+pub use sessions::{Identity, Session};
 pub use users::{NewUser, User, UserPatch, UserSkill};
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};

@@ -408,28 +408,44 @@ impl Store {
     }
 
     async fn queue_skills(&self, ids: &[QueueId]) -> Result<Vec<(QueueId, QueueSkill)>> {
-        if ids.is_empty() {
+        let owners: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        self.skill_links_of(SkillLinks::QUEUE, &owners)
+            .await?
+            .into_iter()
+            .map(|(owner, skill_id, min_proficiency)| {
+                let queue = owner.parse().map_err(|e| StoreError::Corrupt(format!("queue_skills.queue_id: {e}")))?;
+                Ok((queue, QueueSkill { skill_id, min_proficiency }))
+            })
+            .collect()
+    }
+
+    /// The skill links of several owners in one query, ordered by owner then skill.
+    pub(crate) async fn skill_links_of(
+        &self,
+        links: SkillLinks,
+        owners: &[String],
+    ) -> Result<Vec<(String, SkillId, Proficiency)>> {
+        if owners.is_empty() {
             return Ok(Vec::new());
         }
-        let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+        let SkillLinks { table, owner, level } = links;
+        let placeholders: Vec<String> = (1..=owners.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
-            "SELECT queue_id, skill_id, min_proficiency FROM queue_skills WHERE queue_id IN ({}) ORDER BY queue_id, skill_id",
+            "SELECT {owner} AS owner, skill_id, {level} AS level FROM {table} WHERE {owner} IN ({}) ORDER BY {owner}, skill_id",
             placeholders.join(", ")
         );
         let mut q = sqlx::query(&sql);
-        for id in ids {
-            q = q.bind(id.to_string());
+        for o in owners {
+            q = q.bind(o.clone());
         }
         let rows = q.fetch_all(self.pool()).await?;
         rows.iter()
             .map(|r| {
-                let level: i64 = r.try_get("min_proficiency")?;
+                let level: i64 = r.try_get("level")?;
                 Ok((
-                    parse(r, "queue_id")?,
-                    QueueSkill {
-                        skill_id: parse(r, "skill_id")?,
-                        min_proficiency: Proficiency::new(level).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                    },
+                    r.try_get("owner")?,
+                    parse(r, "skill_id")?,
+                    Proficiency::new(level).map_err(|e| StoreError::Corrupt(e.to_string()))?,
                 ))
             })
             .collect()
@@ -446,6 +462,7 @@ async fn replace_queue_skills(
 }
 
 /// A table linking an owner (agent or queue) to skills with a level.
+#[derive(Clone, Copy)]
 pub(crate) struct SkillLinks {
     table: &'static str,
     owner: &'static str,

@@ -25,7 +25,50 @@ impl Session {
     }
 }
 
+/// Who a session belongs to: what access checks need, without the user's skills.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    /// The user.
+    pub id: UserId,
+    /// Login name.
+    pub username: String,
+    /// Role.
+    pub role: kefu_core::Role,
+    /// Disabled users are refused.
+    pub enabled: bool,
+}
+
 impl Store {
+    /// The session for a token hash and its user, in one query (the per-request path);
+    /// `None` if no such token was issued or its user is gone.
+    pub async fn session_identity(&self, token_hash: &str) -> Result<Option<(Session, Identity)>> {
+        let row = sqlx::query(
+            "SELECT s.user_id, s.created_at, s.expires_at, s.revoked_at, u.username, u.role, u.enabled \
+             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| {
+            let user_id: UserId = parse(&r, "user_id")?;
+            Ok((
+                Session {
+                    user_id,
+                    created_at: ts(&r, "created_at")?,
+                    expires_at: ts(&r, "expires_at")?,
+                    revoked_at: r.try_get::<Option<i64>, _>("revoked_at")?.map(Timestamp::from_millis),
+                },
+                Identity {
+                    id: user_id,
+                    username: r.try_get("username")?,
+                    role: parse(&r, "role")?,
+                    enabled: r.try_get::<i64, _>("enabled")? != 0,
+                },
+            ))
+        })
+        .transpose()
+    }
+
     /// Records a new session for `token_hash` (hex SHA-256 of the bearer token).
     pub async fn create_session(
         &self,

@@ -1,6 +1,7 @@
 //! Users (agents, team leads, QA, supervisors, administrators) and the skills agents hold.
 
 use crate::error::constraint_error;
+use crate::org::SkillLinks;
 use crate::page::{Page, PageRequest};
 use crate::rows::{parse, parse_opt, ts};
 use crate::{Result, Store, StoreError, new_uuid};
@@ -197,8 +198,12 @@ impl Store {
             .fetch_all(self.pool())
             .await?;
         let mut users = rows.iter().map(user_from_row).collect::<Result<Vec<_>>>()?;
-        for u in users.iter_mut().take(limit as usize) {
-            u.skills = self.user_skills(u.id).await?;
+        users.truncate(limit as usize + 1);
+        let owners: Vec<String> = users.iter().take(limit as usize).map(|u| u.id.to_string()).collect();
+        for (owner, skill_id, proficiency) in self.skill_links_of(SkillLinks::AGENT, &owners).await? {
+            if let Some(u) = users.iter_mut().find(|u| u.id.to_string() == owner) {
+                u.skills.push(UserSkill { skill_id, proficiency });
+            }
         }
         Ok(Page::from_rows(users, limit, |u| u.id.to_string()))
     }
@@ -280,23 +285,12 @@ impl Store {
     }
 
     async fn user_skills(&self, id: UserId) -> Result<Vec<UserSkill>> {
-        let rows = sqlx::query("SELECT skill_id, proficiency FROM user_skills WHERE user_id = $1 ORDER BY skill_id")
-            .bind(id.to_string())
-            .fetch_all(self.pool())
-            .await?;
-        rows.iter()
-            .map(|r| {
-                let level: i64 = r.try_get("proficiency")?;
-                Ok(UserSkill {
-                    skill_id: parse(r, "skill_id")?,
-                    proficiency: Proficiency::new(level).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                })
-            })
-            .collect()
+        let links = self.skill_links_of(SkillLinks::AGENT, &[id.to_string()]).await?;
+        Ok(links.into_iter().map(|(_, skill_id, proficiency)| UserSkill { skill_id, proficiency }).collect())
     }
 }
 
 async fn replace_skills(tx: &mut sqlx::Transaction<'_, sqlx::Any>, id: UserId, skills: &[UserSkill]) -> Result<()> {
     let links: Vec<(SkillId, Proficiency)> = skills.iter().map(|s| (s.skill_id, s.proficiency)).collect();
-    crate::org::replace_skill_links(tx, crate::org::SkillLinks::AGENT, &id.to_string(), &links).await
+    crate::org::replace_skill_links(tx, SkillLinks::AGENT, &id.to_string(), &links).await
 }

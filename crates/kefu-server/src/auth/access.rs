@@ -9,7 +9,6 @@ use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use kefu_core::{Permission, Role, UserId};
-use kefu_store::User;
 
 /// Who may call a route.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,8 +37,12 @@ impl Access {
 /// The authenticated caller.
 #[derive(Clone, Debug)]
 pub struct Principal {
-    /// The user.
-    pub user: User,
+    /// The user's id.
+    pub id: UserId,
+    /// The user's login name.
+    pub username: String,
+    /// The user's role.
+    pub role: Role,
     /// The stored hash of the token they used (to log out this session).
     pub token_hash: String,
 }
@@ -47,12 +50,12 @@ pub struct Principal {
 impl Principal {
     /// `Ok` if the caller's role holds `permission`, else 403.
     pub fn require(&self, permission: Permission) -> Result<(), ApiError> {
-        if self.user.role.allows(permission) { Ok(()) } else { Err(forbidden(self.user.role, permission)) }
+        if self.role.allows(permission) { Ok(()) } else { Err(forbidden(self.role, permission)) }
     }
 
     /// `Ok` if `id` is the caller, or the caller's role holds `permission`, else 403.
     pub fn require_self_or(&self, id: UserId, permission: Permission) -> Result<(), ApiError> {
-        if self.user.id == id { Ok(()) } else { self.require(permission) }
+        if self.id == id { Ok(()) } else { self.require(permission) }
     }
 }
 
@@ -87,9 +90,9 @@ pub async fn authenticate(state: &AppState, headers: &axum::http::HeaderMap) -> 
         .ok_or_else(unauthenticated)?;
     let token_hash = super::token::hash(token);
     let now = state.clock.now();
-    let session = state
+    let (session, who) = state
         .store
-        .session(&token_hash)
+        .session_identity(&token_hash)
         .await?
         .ok_or_else(|| ApiError::new(ErrorCode::InvalidToken, "the token is not valid; log in again"))?;
     if session.revoked_at.is_some() {
@@ -98,17 +101,10 @@ pub async fn authenticate(state: &AppState, headers: &axum::http::HeaderMap) -> 
     if now >= session.expires_at {
         return Err(ApiError::new(ErrorCode::TokenExpired, "the token has expired; log in again"));
     }
-    let user = match state.store.user(session.user_id).await {
-        Ok(u) => u,
-        Err(kefu_store::StoreError::NotFound { .. }) => {
-            return Err(ApiError::new(ErrorCode::InvalidToken, "the token's user no longer exists"));
-        }
-        Err(e) => return Err(e.into()),
-    };
-    if !user.enabled {
+    if !who.enabled {
         return Err(ApiError::new(ErrorCode::AccountDisabled, "the account is disabled"));
     }
-    Ok(Principal { user, token_hash })
+    Ok(Principal { id: who.id, username: who.username, role: who.role, token_hash })
 }
 
 /// Enforces `access` for one route, then runs the handler with the [`Principal`] attached.

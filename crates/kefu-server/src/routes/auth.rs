@@ -8,7 +8,7 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use kefu_core::event::{Event, EventKind};
-use kefu_core::{EventId, Role, Timestamp};
+use kefu_core::{EventId, Role, Timestamp, UserId};
 use kefu_store::{AuditOutcome, NewAuditEntry, User, UserPatch};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
@@ -109,7 +109,7 @@ pub async fn login(
     let expires_at = now.plus_millis(ttl_ms);
     state.store.create_session(&token::hash(&token), user.id, now, expires_at, Some(&ip)).await?;
     audit_login(&state, Some(&user), &req.username, AuditOutcome::Success, &ip, "ok").await;
-    record_session_event(&state, &user, EventKind::SessionOpened, now).await;
+    record_session_event(&state, user.id, user.role, EventKind::SessionOpened, now).await;
     tracing::info!(user = %user.username, role = %user.role, "login");
     Ok(Json(LoginResponse { token, token_type: "Bearer", expires_at, user }))
 }
@@ -118,10 +118,10 @@ fn bad_credentials() -> ApiError {
     ApiError::new(ErrorCode::InvalidCredentials, "wrong username or password")
 }
 
-async fn record_session_event(state: &AppState, user: &User, kind: EventKind, now: Timestamp) {
+async fn record_session_event(state: &AppState, user: UserId, role: Role, kind: EventKind, now: Timestamp) {
     let mut ev = Event::new(EventId::from_uuid(kefu_store::new_uuid()), now, kind);
-    ev.agent = Some(user.id);
-    ev.data = serde_json::json!({ "role": user.role, "agent_role": user.role == Role::Agent });
+    ev.agent = Some(user);
+    ev.data = serde_json::json!({ "role": role, "agent_role": role == Role::Agent });
     if let Err(e) = state.store.append_event(&ev).await {
         tracing::error!(error = %e, "could not append session event");
     }
@@ -133,13 +133,13 @@ async fn record_session_event(state: &AppState, user: &User, kind: EventKind, no
 pub async fn logout(State(state): State<AppState>, ClientIp(ip): ClientIp, p: Principal) -> ApiResult<StatusCode> {
     let now = state.clock.now();
     state.store.revoke_session(&p.token_hash, now).await?;
-    record_session_event(&state, &p.user, EventKind::SessionClosed, now).await;
+    record_session_event(&state, p.id, p.role, EventKind::SessionClosed, now).await;
     let entry = NewAuditEntry {
         at: now,
-        actor_id: Some(p.user.id),
-        actor_name: p.user.username.clone(),
+        actor_id: Some(p.id),
+        actor_name: p.username.clone(),
         action: "auth.logout".into(),
-        target: p.user.username.clone(),
+        target: p.username.clone(),
         outcome: AuditOutcome::Success,
         client_ip: Some(ip),
         detail: serde_json::json!({}),
@@ -162,7 +162,7 @@ pub async fn change_password(
 ) -> ApiResult<StatusCode> {
     let (_, stored) = state
         .store
-        .user_credentials(&p.user.username)
+        .user_credentials(&p.username)
         .await?
         .ok_or_else(|| ApiError::new(ErrorCode::InvalidToken, "the token's user no longer exists"))?;
     if !password::verify_async(req.current_password, stored).await {
@@ -173,13 +173,13 @@ pub async fn change_password(
         other => ApiError::internal(&other),
     })?;
     let now = state.clock.now();
-    state.store.update_user(p.user.id, &UserPatch { password_hash: Some(hash), ..Default::default() }, now).await?;
+    state.store.update_user(p.id, &UserPatch { password_hash: Some(hash), ..Default::default() }, now).await?;
     let entry = NewAuditEntry {
         at: now,
-        actor_id: Some(p.user.id),
-        actor_name: p.user.username.clone(),
+        actor_id: Some(p.id),
+        actor_name: p.username.clone(),
         action: "auth.password_change".into(),
-        target: p.user.username.clone(),
+        target: p.username.clone(),
         outcome: AuditOutcome::Success,
         client_ip: Some(ip),
         detail: serde_json::json!({}),

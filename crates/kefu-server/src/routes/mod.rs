@@ -163,8 +163,8 @@ pub(crate) async fn audit_change(
 ) {
     let entry = kefu_store::NewAuditEntry {
         at: state.clock.now(),
-        actor_id: Some(who.user.id),
-        actor_name: who.user.username.clone(),
+        actor_id: Some(who.id),
+        actor_name: who.username.clone(),
         action: action.to_owned(),
         target,
         outcome: kefu_store::AuditOutcome::Success,

@@ -125,8 +125,8 @@ pub async fn create(
 /// The caller's own profile.
 #[utoipa::path(get, path = "/api/v1/users/me", tag = "users", security(("bearer" = [])),
     responses((status = 200, body = User), (status = 401, body = crate::error::ErrorBody)))]
-pub async fn me(p: Principal) -> Json<User> {
-    Json(p.user)
+pub async fn me(State(state): State<AppState>, p: Principal) -> ApiResult<Json<User>> {
+    Ok(Json(state.store.user(p.id).await?))
 }
 
 /// One user: anyone may read their own; the directory permission reads others.

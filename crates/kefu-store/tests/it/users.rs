@@ -134,3 +134,43 @@ async fn updating_an_unknown_user_is_not_found() {
     assert!(matches!(err, StoreError::NotFound { what: "user", .. }));
     t.cleanup().await;
 }
+
+#[tokio::test]
+async fn listed_users_carry_their_own_skills() {
+    let t = db().await;
+    let s = &t.store;
+    let a = s.create_skill(&NewSkill { name: "a".into(), description: String::new() }, T0).await.unwrap();
+    let b = s.create_skill(&NewSkill { name: "b".into(), description: String::new() }, T0).await.unwrap();
+    let mut want = Vec::new();
+    for (i, skills) in [vec![(a.id, 3)], vec![], vec![(a.id, 9), (b.id, 1)]].into_iter().enumerate() {
+        let mut n = new_user(&format!("u{i}"), Role::Agent);
+        n.skills = skills
+            .iter()
+            .map(|(id, l)| UserSkill { skill_id: *id, proficiency: Proficiency::new(*l).unwrap() })
+            .collect();
+        n.skills.sort_by_key(|k| k.skill_id);
+        want.push(n.skills.clone());
+        s.create_user(&n, T0).await.unwrap();
+    }
+    let first = s.list_users(&PageRequest { limit: Some(2), cursor: None }).await.unwrap();
+    let rest = s.list_users(&PageRequest { limit: Some(2), cursor: first.next_cursor.clone() }).await.unwrap();
+    let got: Vec<_> = first.items.iter().chain(&rest.items).map(|u| u.skills.clone()).collect();
+    assert_eq!(got, want);
+    t.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_token_resolves_to_its_user_in_one_step() {
+    let t = db().await;
+    let s = &t.store;
+    let u = s.create_user(&new_user("lead", Role::TeamLead), T0).await.unwrap();
+    let exp = Timestamp::from_millis(T0.as_millis() + 1000);
+    s.create_session("tok", u.id, T0, exp, None).await.unwrap();
+    let (session, who) = s.session_identity("tok").await.unwrap().unwrap();
+    assert_eq!((session.user_id, session.expires_at), (u.id, exp));
+    assert_eq!((who.id, who.username.as_str(), who.role, who.enabled), (u.id, "lead", Role::TeamLead, true));
+    assert!(s.session_identity("other").await.unwrap().is_none());
+    s.delete_user(u.id).await.unwrap();
+    assert!(s.session_identity("tok").await.unwrap().is_none(), "sessions go with their user");
+    t.cleanup().await;
+}
