@@ -9,33 +9,16 @@ use kefu_core::kpi::{Counts, IntervalCounts, Kpis};
 use serde::Serialize;
 use std::fmt::Write as _;
 
-/// The KPIs of one interval (or of the day).
+/// The KPIs of one interval (or of the day, or of a queue, in the text table).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Row {
     /// Interval start as `HH:MM` from the start of the simulation (hours go past 24).
     pub start: String,
     /// Interval start in seconds from the start of the simulation.
     pub start_secs: i64,
-    /// Calls offered.
-    pub offered: u64,
-    /// Calls answered.
-    pub answered: u64,
-    /// Calls abandoned (short abandons included).
-    pub abandoned: u64,
-    /// Abandons shorter than the short-abandon threshold.
-    pub short_abandoned: u64,
-    /// Calls that overflowed out.
-    pub overflowed: u64,
-    /// Abandoned ÷ (answered + abandoned), short abandons excluded; fraction 0–1.
-    pub abandon_rate: Option<f64>,
-    /// Answered within T ÷ (answered + abandoned after T); fraction 0–1.
-    pub service_level: Option<f64>,
-    /// Average speed of answer, seconds.
-    pub asa_secs: Option<f64>,
-    /// Average handle time (talk + hold + ACW), seconds.
-    pub aht_secs: Option<f64>,
-    /// Agents' busy ÷ (busy + ready idle); fraction 0–1 (`null` per queue: agents are shared).
-    pub occupancy: Option<f64>,
+    /// The figures, as `kefu_core::kpi` defines them.
+    #[serde(flatten)]
+    pub kpis: Kpis,
 }
 
 /// One queue's figures.
@@ -43,6 +26,9 @@ pub struct Row {
 pub struct QueueSummary {
     /// Queue name.
     pub name: String,
+    /// The queue's KPIs, for the text table (occupancy is none: agents are shared).
+    #[serde(skip)]
+    pub kpis: Kpis,
     /// Calls offered (an overflowed call counts in both queues).
     pub offered: u64,
     /// Calls answered.
@@ -114,6 +100,9 @@ pub struct Summary {
     pub end_secs: f64,
     /// Per queue, in the scenario's order.
     pub queues: Vec<QueueSummary>,
+    /// The day's KPIs, for the text table (the JSON carries them in the fields above).
+    #[serde(skip)]
+    pub total: Kpis,
 }
 
 fn hhmm(start_ms: i64) -> String {
@@ -122,20 +111,10 @@ fn hhmm(start_ms: i64) -> String {
 }
 
 fn row(i: &IntervalCounts) -> Row {
-    let k = Kpis::from_counts(&i.counts);
     Row {
         start: hhmm(i.start.as_millis()),
         start_secs: i.start.as_millis().div_euclid(1000),
-        offered: k.offered,
-        answered: k.answered,
-        abandoned: k.abandoned,
-        short_abandoned: k.short_abandoned,
-        overflowed: k.overflowed,
-        abandon_rate: k.abandon_rate,
-        service_level: k.service_level,
-        asa_secs: k.asa_secs,
-        aht_secs: k.aht_secs,
-        occupancy: k.occupancy,
+        kpis: Kpis::from_counts(&i.counts),
     }
 }
 
@@ -149,9 +128,10 @@ impl Summary {
             .map(|q| {
                 let report = outcome.kpi.queues.iter().find(|r| r.queue == q.id);
                 let c: Counts = report.map(|r| r.total).unwrap_or_default();
-                let k = Kpis::from_counts(&c);
+                let k = Kpis { occupancy: None, ..Kpis::from_counts(&c) };
                 QueueSummary {
                     name: q.name.clone(),
+                    kpis: k,
                     offered: c.offered,
                     answered: c.answered,
                     abandoned: c.abandoned,
@@ -189,6 +169,7 @@ impl Summary {
             interval_mins: options.interval_ms as f64 / 60_000.0,
             end_secs: outcome.end_ms as f64 / 1000.0,
             queues,
+            total,
         }
     }
 
@@ -233,38 +214,12 @@ impl Summary {
     }
 
     fn day_row(&self) -> Row {
-        Row {
-            start: "day".into(),
-            start_secs: 0,
-            offered: self.offered,
-            answered: self.answered,
-            abandoned: self.abandoned,
-            short_abandoned: self.short_abandoned,
-            overflowed: self.overflowed,
-            abandon_rate: self.abandon_rate,
-            service_level: self.service_level,
-            asa_secs: self.asa_secs,
-            aht_secs: self.aht_secs,
-            occupancy: self.occupancy,
-        }
+        Row { start: "day".into(), start_secs: 0, kpis: self.total }
     }
 }
 
 fn queue_row(q: &QueueSummary) -> Row {
-    Row {
-        start: q.name.clone(),
-        start_secs: 0,
-        offered: q.offered,
-        answered: q.answered,
-        abandoned: q.abandoned,
-        short_abandoned: q.short_abandoned,
-        overflowed: q.overflowed,
-        abandon_rate: q.abandon_rate,
-        service_level: q.service_level,
-        asa_secs: q.asa_secs,
-        aht_secs: q.aht_secs,
-        occupancy: None,
-    }
+    Row { start: q.name.clone(), start_secs: 0, kpis: q.kpis }
 }
 
 fn pct(v: Option<f64>) -> String {
@@ -291,17 +246,17 @@ fn line(out: &mut String, label: &str, r: &Row, occupancy: bool) {
     let _ = write!(
         out,
         "{label:<12} {:>8} {:>8} {:>9} {:>7} {:>8} {:>7} {:>7} {:>7}",
-        r.offered,
-        r.answered,
-        r.abandoned,
-        r.overflowed,
-        pct(r.abandon_rate),
-        pct(r.service_level),
-        secs(r.asa_secs),
-        secs(r.aht_secs)
+        r.kpis.offered,
+        r.kpis.answered,
+        r.kpis.abandoned,
+        r.kpis.overflowed,
+        pct(r.kpis.abandon_rate),
+        pct(r.kpis.service_level),
+        secs(r.kpis.asa_secs),
+        secs(r.kpis.aht_secs)
     );
     if occupancy {
-        let _ = write!(out, " {:>7}", pct(r.occupancy));
+        let _ = write!(out, " {:>7}", pct(r.kpis.occupancy));
     }
     let _ = writeln!(out);
 }
