@@ -91,6 +91,16 @@ id_type!(
     CustomerId,
     "customer"
 );
+id_type!(
+    /// A call recording (the stereo WAV file and its metadata).
+    RecordingId,
+    "recording"
+);
+id_type!(
+    /// A SIP trunk to a carrier or PBX.
+    TrunkId,
+    "trunk"
+);
 
 #[cfg(test)]
 mod tests {

@@ -48,7 +48,7 @@ fn main() {
         let store = Store::open(&settings.store_options()).await.unwrap();
         store.migrate().await.unwrap();
         let clock = Clock::default();
-        kefu_server::demo::seed(&store, &clock, "bench-password").await.unwrap();
+        kefu_server::demo::seed(&store, &clock, "bench-password", "kefu").await.unwrap();
         let app = kefu_server::build_with_store(settings, store, clock).await.unwrap();
         let addr = app.http_addr();
         let shutdown = app.shutdown_handle();

@@ -1,14 +1,18 @@
 //! The demo tenant: ten agents, two team leads, a supervisor and an administrator, four
-//! skill groups (complaints, product questions, after-sales, VIP). Seeding is idempotent:
-//! running the demo again keeps the data and resets the demo passwords.
+//! skill groups (complaints, product questions, after-sales, VIP), SIP credentials for the
+//! agents' phones (extensions 1001–1010, the demo password) and a trunk `local` for a SIP
+//! test tool on 127.0.0.1:5080. Seeding is idempotent: running the demo again keeps the data
+//! and resets the demo passwords and the `local` trunk.
 
-use crate::auth::password;
+use crate::auth::{password, sip};
 use crate::clock::Clock;
 use kefu_core::org::{Proficiency, QueueStrategy, ServiceTargets};
-use kefu_core::{Role, SkillId, TeamId};
+use kefu_core::{Role, SkillId, TeamId, Timestamp};
 use kefu_store::{
-    NewQueue, NewSkill, NewTeam, NewUser, PageRequest, QueueSkill, Store, StoreError, UserPatch, UserSkill,
+    NewQueue, NewSkill, NewTeam, NewTrunk, NewUser, PageRequest, QueueSkill, Store, StoreError, TrunkPatch,
+    TrunkTransport, UserPatch, UserSkill,
 };
+use std::collections::BTreeMap;
 
 /// The demo's accounts, in the order they are printed: (username, display name, role).
 pub fn accounts() -> Vec<(String, String, Role)> {
@@ -33,8 +37,29 @@ const SKILLS: [(&str, &str); 4] = [
     ("vip", "VIP 客户 VIP customers"),
 ];
 
-/// Creates (or refreshes) the demo tenant with `password` for every demo account.
-pub async fn seed(store: &Store, clock: &Clock, demo_password: &str) -> anyhow::Result<()> {
+/// The demo trunk's name.
+pub const DEMO_TRUNK: &str = "local";
+
+/// The demo trunk: a SIP tool (sipp, a softphone) on 127.0.0.1:5080 over UDP; every call it
+/// sends rings extension 1001, and calls out through it show caller id 4000.
+pub fn demo_trunk() -> NewTrunk {
+    NewTrunk {
+        name: DEMO_TRUNK.to_owned(),
+        host: "127.0.0.1".to_owned(),
+        port: 5080,
+        transport: TrunkTransport::Udp,
+        auth_username: None,
+        auth_password: None,
+        allow_from: vec!["127.0.0.1".to_owned()],
+        inbound_routes: BTreeMap::from([("*".to_owned(), "1001".to_owned())]),
+        caller_id: Some("4000".to_owned()),
+        enabled: true,
+    }
+}
+
+/// Creates (or refreshes) the demo tenant with `password` for every demo account, and SIP
+/// credentials in `sip_realm` (the setting) for every demo account with an extension.
+pub async fn seed(store: &Store, clock: &Clock, demo_password: &str, sip_realm: &str) -> anyhow::Result<()> {
     let now = clock.now();
     let hash = password::hash_async(demo_password.to_owned()).await?;
 
@@ -93,7 +118,13 @@ pub async fn seed(store: &Store, clock: &Clock, demo_password: &str) -> anyhow::
         let extension = is_agent.then(|| username.clone());
         match store.user_by_username(&username).await {
             Ok(existing) => {
-                let patch = UserPatch { password_hash: Some(hash.clone()), enabled: Some(true), ..Default::default() };
+                // an administrator may have changed the extension: the phone logs in with that one
+                let patch = UserPatch {
+                    password_hash: Some(hash.clone()),
+                    enabled: Some(true),
+                    sip: sip::for_user(sip_realm, existing.extension.as_deref(), demo_password),
+                    ..Default::default()
+                };
                 store.update_user(existing.id, &patch, now).await?;
             }
             Err(StoreError::NotFound { .. }) => {
@@ -103,6 +134,7 @@ pub async fn seed(store: &Store, clock: &Clock, demo_password: &str) -> anyhow::
                     role,
                     password_hash: hash.clone(),
                     team_id: team,
+                    sip: sip::for_user(sip_realm, extension.as_deref(), demo_password),
                     extension,
                     skills: agent_skills,
                 };
@@ -111,10 +143,35 @@ pub async fn seed(store: &Store, clock: &Clock, demo_password: &str) -> anyhow::
             Err(e) => return Err(e.into()),
         }
     }
+    seed_trunk(store, now).await
+}
+
+async fn seed_trunk(store: &Store, now: Timestamp) -> anyhow::Result<()> {
+    let t = demo_trunk();
+    match store.trunk_by_name(&t.name).await? {
+        None => {
+            store.create_trunk(&t, now).await?;
+        }
+        Some(existing) => {
+            let patch = TrunkPatch {
+                name: None,
+                host: Some(t.host),
+                port: Some(t.port),
+                transport: Some(t.transport),
+                auth_username: Some(t.auth_username),
+                auth_password: Some(t.auth_password),
+                allow_from: Some(t.allow_from),
+                inbound_routes: Some(t.inbound_routes),
+                caller_id: Some(t.caller_id),
+                enabled: Some(t.enabled),
+            };
+            store.update_trunk(existing.id, &patch, now).await?;
+        }
+    }
     Ok(())
 }
 
-async fn find_or_create_team(store: &Store, name: &str, now: kefu_core::Timestamp) -> anyhow::Result<TeamId> {
+async fn find_or_create_team(store: &Store, name: &str, now: Timestamp) -> anyhow::Result<TeamId> {
     let all = store.list_teams(&PageRequest { limit: Some(500), cursor: None }).await?.items;
     if let Some(t) = all.iter().find(|t| t.name == name) {
         return Ok(t.id);
@@ -122,12 +179,7 @@ async fn find_or_create_team(store: &Store, name: &str, now: kefu_core::Timestam
     Ok(store.create_team(&NewTeam { name: name.to_owned() }, now).await?.id)
 }
 
-async fn find_or_create_skill(
-    store: &Store,
-    name: &str,
-    desc: &str,
-    now: kefu_core::Timestamp,
-) -> anyhow::Result<SkillId> {
+async fn find_or_create_skill(store: &Store, name: &str, desc: &str, now: Timestamp) -> anyhow::Result<SkillId> {
     let all = store.list_skills(&PageRequest { limit: Some(500), cursor: None }).await?.items;
     if let Some(s) = all.iter().find(|s| s.name == name) {
         return Ok(s.id);

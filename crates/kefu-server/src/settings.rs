@@ -3,7 +3,7 @@
 //! rejected by name, and every problem is collected so `kefu check-config` can show them all.
 
 use kefu_store::{SqliteSync, StoreOptions};
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -32,6 +32,22 @@ pub struct Settings {
     pub db_max_connections: u32,
     /// SQLite commit durability: `full` (survives power loss) or `normal` (survives a crash).
     pub sqlite_synchronous: SqliteSync,
+    /// Where SIP listens, on UDP and TCP; `None` turns telephony off.
+    pub sip: Option<SocketAddr>,
+    /// The SIP digest realm phones authenticate in; SIP passwords are stored hashed with it.
+    pub sip_realm: String,
+    /// The address written in SDP and Contact headers; see [`Settings::sip_public_ip`].
+    pub sip_public_ip: Option<IpAddr>,
+    /// Lowest UDP port for RTP media (even).
+    pub rtp_port_min: u16,
+    /// Highest UDP port for RTP media.
+    pub rtp_port_max: u16,
+    /// Whether calls are recorded.
+    pub recording: bool,
+    /// Where recordings are written; see [`Settings::recordings_dir`].
+    pub recordings_dir: Option<PathBuf>,
+    /// How long an agent's phone rings before the call goes back to the queue, in seconds.
+    pub ring_timeout_secs: u64,
 }
 
 impl Default for Settings {
@@ -48,6 +64,14 @@ impl Default for Settings {
             login_window_secs: 300,
             db_max_connections: 8,
             sqlite_synchronous: SqliteSync::Full,
+            sip: None,
+            sip_realm: "kefu".to_owned(),
+            sip_public_ip: None,
+            rtp_port_min: 20000,
+            rtp_port_max: 29999,
+            recording: true,
+            recordings_dir: None,
+            ring_timeout_secs: 30,
         }
     }
 }
@@ -80,6 +104,22 @@ fn positive<T: std::str::FromStr + PartialOrd + Default>(text: &str) -> Result<T
         return Err(format!("must be greater than 0, got `{text}`"));
     }
     Ok(v)
+}
+
+fn rtp_port(text: &str) -> Result<u16, String> {
+    let v: u16 = parse_num(text, "a UDP port number")?;
+    if v < 1024 {
+        return Err(format!("must be at least 1024, got `{text}`"));
+    }
+    Ok(v)
+}
+
+fn parse_bool(text: &str) -> Result<bool, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" | "on" | "1" => Ok(true),
+        "false" | "no" | "off" | "0" => Ok(false),
+        _ => Err(format!("expected true or false, got `{text}`")),
+    }
 }
 
 /// Every setting, in the order `check-config` shows them.
@@ -207,6 +247,111 @@ pub const FIELDS: &[Field] = &[
             SqliteSync::Normal => "normal".into(),
         },
     },
+    Field {
+        key: "sip",
+        doc: "Address SIP listens on, UDP and TCP, e.g. 0.0.0.0:5060; off (the default for serve) turns telephony off. The demo uses 127.0.0.1:5060.",
+        set: |s, v| {
+            let v = v.trim();
+            if v.is_empty() || v.eq_ignore_ascii_case("off") {
+                s.sip = None;
+                return Ok(());
+            }
+            s.sip = Some(v.parse().map_err(|_| format!("expected an address like 0.0.0.0:5060 or `off`, got `{v}`"))?);
+            Ok(())
+        },
+        show: |s| s.sip.map_or_else(|| "off".to_owned(), |a| a.to_string()),
+    },
+    Field {
+        key: "sip_realm",
+        doc: "SIP digest realm phones log in to (default kefu). SIP passwords are stored hashed with it: after changing it, set every phone user's password again.",
+        set: |s, v| {
+            let v = v.trim();
+            let n = v.chars().count();
+            if n == 0 || n > 64 {
+                return Err(format!("must be 1–64 characters, got {n}"));
+            }
+            if v.chars().any(|c| c.is_control() || c == '"' || c == '\\') {
+                return Err("must not contain quotes, backslashes or control characters".into());
+            }
+            s.sip_realm = v.to_owned();
+            Ok(())
+        },
+        show: |s| s.sip_realm.clone(),
+    },
+    Field {
+        key: "sip_public_ip",
+        doc: "Address phones and carriers send media and requests to, written in SDP and Contact headers (default: the sip address, or 127.0.0.1 when sip listens on all addresses).",
+        set: |s, v| {
+            let v = v.trim();
+            if v.is_empty() || v.eq_ignore_ascii_case("auto") {
+                s.sip_public_ip = None;
+                return Ok(());
+            }
+            let ip: IpAddr = v.parse().map_err(|_| format!("expected an IP address like 192.0.2.10, got `{v}`"))?;
+            if ip.is_unspecified() {
+                return Err(format!("must be an address others can reach, not `{v}`"));
+            }
+            s.sip_public_ip = Some(ip);
+            Ok(())
+        },
+        show: |s| match s.sip_public_ip {
+            Some(ip) => ip.to_string(),
+            None => format!("(auto: {})", s.sip_public_ip()),
+        },
+    },
+    Field {
+        key: "rtp_port_min",
+        doc: "Lowest UDP port for call media (RTP), even, at least 1024 (default 20000).",
+        set: |s, v| {
+            let p = rtp_port(v)?;
+            if p % 2 != 0 {
+                return Err(format!("must be even (RTP uses even ports), got `{v}`"));
+            }
+            s.rtp_port_min = p;
+            Ok(())
+        },
+        show: |s| s.rtp_port_min.to_string(),
+    },
+    Field {
+        key: "rtp_port_max",
+        doc: "Highest UDP port for call media (RTP), above rtp_port_min (default 29999). Each call uses two ports per leg.",
+        set: |s, v| {
+            s.rtp_port_max = rtp_port(v)?;
+            Ok(())
+        },
+        show: |s| s.rtp_port_max.to_string(),
+    },
+    Field {
+        key: "recording",
+        doc: "Record every call as a stereo WAV file, caller left and agent right (true or false; default true).",
+        set: |s, v| {
+            s.recording = parse_bool(v)?;
+            Ok(())
+        },
+        show: |s| s.recording.to_string(),
+    },
+    Field {
+        key: "recordings_dir",
+        doc: "Directory for call recordings (default: recordings in data_dir).",
+        set: |s, v| {
+            let v = v.trim();
+            s.recordings_dir = if v.is_empty() { None } else { Some(PathBuf::from(v)) };
+            Ok(())
+        },
+        show: |s| match &s.recordings_dir {
+            Some(d) => d.display().to_string(),
+            None => format!("({})", s.recordings_dir().display()),
+        },
+    },
+    Field {
+        key: "ring_timeout_secs",
+        doc: "Seconds an agent's phone rings before the call is offered to someone else (default 30).",
+        set: |s, v| {
+            s.ring_timeout_secs = positive(v)?;
+            Ok(())
+        },
+        show: |s| s.ring_timeout_secs.to_string(),
+    },
 ];
 
 /// One thing wrong with the configuration, and where it came from.
@@ -235,12 +380,15 @@ pub struct Sources {
     pub env: Vec<(String, String)>,
     /// Command-line overrides as (key, value).
     pub overrides: Vec<(String, String)>,
+    /// Defaults of a particular command as (key, value), in place of the built-in ones and
+    /// below every other source (the demo's SIP address).
+    pub defaults: Vec<(String, String)>,
 }
 
 impl Sources {
     /// The process environment, `--config` if given, and the given overrides.
     pub fn from_process(config_file: Option<PathBuf>, overrides: Vec<(String, String)>) -> Self {
-        Sources { config_file, env: std::env::vars().collect(), overrides }
+        Sources { config_file, env: std::env::vars().collect(), overrides, defaults: Vec::new() }
     }
 }
 
@@ -252,6 +400,9 @@ impl Settings {
     pub fn load(sources: &Sources) -> Result<Settings, Vec<Problem>> {
         let mut s = Settings::default();
         let mut problems = Vec::new();
+        for (key, value) in &sources.defaults {
+            apply(&mut s, "defaults", key, key, value, &mut problems);
+        }
 
         let env_config = sources.env.iter().find(|(k, _)| k == "KEFU_CONFIG").map(|(_, v)| PathBuf::from(v));
         let (file, required) = match (&sources.config_file, env_config) {
@@ -277,11 +428,26 @@ impl Settings {
         for (key, value) in &sources.overrides {
             apply(&mut s, "command line", &format!("--{}", key.replace('_', "-")), key, value, &mut problems);
         }
+        problems.extend(s.combination_problems());
 
         if problems.is_empty() { Ok(s) } else { Err(problems) }
     }
 
-    /// Checks beyond parsing: that the data directory can be created and written.
+    /// Rules between settings, checked once every source is applied.
+    fn combination_problems(&self) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        if self.rtp_port_min >= self.rtp_port_max {
+            problems.push(Problem {
+                source: "settings".into(),
+                key: "rtp_port_min".into(),
+                message: format!("must be below rtp_port_max, got {} and {}", self.rtp_port_min, self.rtp_port_max),
+            });
+        }
+        problems
+    }
+
+    /// Checks beyond parsing: that the data directory (and, when calls are recorded, the
+    /// recordings directory) can be created and written.
     pub fn preflight(&self) -> Vec<Problem> {
         let mut problems = Vec::new();
         if self.database_url.is_none()
@@ -293,7 +459,37 @@ impl Settings {
                 message: format!("{} is not writable: {e}", self.data_dir.display()),
             });
         }
+        let recordings = self.recordings_dir();
+        if self.sip.is_some()
+            && self.recording
+            && let Err(e) = check_writable(&recordings)
+        {
+            problems.push(Problem {
+                source: "preflight".into(),
+                key: "recordings_dir".into(),
+                message: format!("{} is not writable: {e}", recordings.display()),
+            });
+        }
         problems
+    }
+
+    /// The address written in SDP and Contact headers: `sip_public_ip` if set, else the SIP
+    /// listen address, else 127.0.0.1 (when SIP is off or listens on every address).
+    pub fn sip_public_ip(&self) -> IpAddr {
+        self.sip_public_ip.unwrap_or(match self.sip {
+            Some(addr) if !addr.ip().is_unspecified() => addr.ip(),
+            _ => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        })
+    }
+
+    /// Where recordings are written: `recordings_dir` if set, else `<data_dir>/recordings`.
+    pub fn recordings_dir(&self) -> PathBuf {
+        self.recordings_dir.clone().unwrap_or_else(|| self.data_dir.join("recordings"))
+    }
+
+    /// How long an agent's phone rings.
+    pub fn ring_timeout(&self) -> Duration {
+        Duration::from_secs(self.ring_timeout_secs)
     }
 
     /// Each key with its effective value (passwords in URLs redacted).
@@ -431,6 +627,7 @@ mod tests {
             config_file: dir.as_ref().map(|d| d.path().join("kefu.toml")),
             env: env.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect(),
             overrides: cli.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect(),
+            defaults: Vec::new(),
         };
         (sources, dir)
     }
@@ -492,11 +689,93 @@ mod tests {
             assert!(f.doc.len() > 10, "{} needs a doc", f.key);
             let mut s = Settings::default();
             let shown = (f.show)(&defaults);
-            if f.key != "database_url" {
+            // an unset optional value shows what is used instead, in parentheses
+            if !shown.starts_with('(') {
                 (f.set)(&mut s, &shown).unwrap();
                 assert_eq!(s, defaults, "{} does not round-trip", f.key);
             }
         }
+    }
+
+    #[test]
+    fn telephony_settings_parse_and_default() {
+        let d = Settings::default();
+        assert_eq!((d.sip, d.sip_realm.as_str(), d.recording, d.ring_timeout_secs), (None, "kefu", true, 30));
+        assert_eq!((d.rtp_port_min, d.rtp_port_max), (20000, 29999));
+        assert_eq!(d.recordings_dir(), PathBuf::from("./data/recordings"));
+        assert_eq!(d.sip_public_ip().to_string(), "127.0.0.1");
+        assert_eq!(d.ring_timeout(), Duration::from_secs(30));
+
+        let (s, _d) = src(
+            Some("sip = \"0.0.0.0:5070\"\nrecording = false\nrtp_port_min = 30000\n"),
+            &[("KEFU_SIP_REALM", "call center 客服"), ("KEFU_RTP_PORT_MAX", "30999"), ("KEFU_DATA_DIR", "/srv/kefu")],
+            &[("ring_timeout_secs", "20")],
+        );
+        let s = Settings::load(&s).unwrap();
+        assert_eq!(s.sip, Some("0.0.0.0:5070".parse().unwrap()));
+        assert_eq!(s.sip_public_ip().to_string(), "127.0.0.1", "unspecified listen address");
+        assert_eq!(s.sip_realm, "call center 客服");
+        assert_eq!((s.rtp_port_min, s.rtp_port_max, s.recording, s.ring_timeout_secs), (30000, 30999, false, 20));
+        assert_eq!(s.recordings_dir(), PathBuf::from("/srv/kefu/recordings"), "follows data_dir");
+
+        let (s, _d) = src(
+            None,
+            &[("KEFU_SIP", "192.0.2.1:5060"), ("KEFU_RECORDINGS_DIR", "/var/rec")],
+            &[("sip_public_ip", "198.51.100.9")],
+        );
+        let s = Settings::load(&s).unwrap();
+        assert_eq!(s.sip_public_ip().to_string(), "198.51.100.9");
+        assert_eq!(s.recordings_dir(), PathBuf::from("/var/rec"));
+        let (s, _d) = src(None, &[("KEFU_SIP", "192.0.2.1:5060")], &[]);
+        assert_eq!(Settings::load(&s).unwrap().sip_public_ip().to_string(), "192.0.2.1", "the listen address");
+
+        // command defaults sit below every other source; `off` turns SIP off again
+        let (mut s, _d) = src(Some("sip = \"off\"\n"), &[], &[]);
+        s.defaults = vec![("sip".into(), "127.0.0.1:5060".into())];
+        assert_eq!(Settings::load(&s).unwrap().sip, None);
+        let (mut s, _d) = src(None, &[], &[]);
+        s.defaults = vec![("sip".into(), "127.0.0.1:5060".into())];
+        assert_eq!(Settings::load(&s).unwrap().sip, Some("127.0.0.1:5060".parse().unwrap()));
+    }
+
+    #[test]
+    fn bad_telephony_settings_are_all_reported() {
+        let (s, _d) = src(
+            Some("sip = \"5060\"\nsip_realm = \"a\\\"b\"\nrtp_port_min = 20001\nrecording = \"maybe\"\n"),
+            &[("KEFU_RTP_PORT_MAX", "80"), ("KEFU_SIP_PUBLIC_IP", "0.0.0.0"), ("KEFU_RING_TIMEOUT_SECS", "0")],
+            &[("sip_realm", " ")],
+        );
+        let problems = Settings::load(&s).unwrap_err();
+        let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        for want in [
+            "sip: expected an address like 0.0.0.0:5060 or `off`, got `5060`",
+            "sip_realm: must not contain quotes",
+            "rtp_port_min: must be even",
+            "recording: expected true or false, got `maybe`",
+            "KEFU_RTP_PORT_MAX: must be at least 1024, got `80`",
+            "KEFU_SIP_PUBLIC_IP: must be an address others can reach",
+            "KEFU_RING_TIMEOUT_SECS: must be greater than 0",
+            "--sip-realm: must be 1–64 characters, got 0",
+        ] {
+            assert!(text.iter().any(|p| p.contains(want)), "{want} missing from {text:#?}");
+        }
+        assert_eq!(problems.len(), 8, "{text:#?}");
+
+        let (s, _d) = src(None, &[("KEFU_RTP_PORT_MIN", "30000"), ("KEFU_RTP_PORT_MAX", "30000")], &[]);
+        let problems = Settings::load(&s).unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].to_string(), "settings: rtp_port_min: must be below rtp_port_max, got 30000 and 30000");
+        let (s, _d) = src(None, &[("KEFU_RTP_PORT_MIN", "70000")], &[]);
+        assert!(Settings::load(&s).unwrap_err()[0].message.contains("expected a UDP port number"));
+    }
+
+    #[test]
+    fn unset_optional_values_show_what_is_used() {
+        let s = Settings::default();
+        let shown: std::collections::HashMap<_, _> = s.describe().into_iter().collect();
+        assert_eq!(shown["sip"], "off");
+        assert_eq!(shown["sip_public_ip"], "(auto: 127.0.0.1)");
+        assert_eq!(shown["recordings_dir"], "(./data/recordings)");
     }
 
     #[test]

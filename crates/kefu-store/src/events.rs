@@ -196,7 +196,7 @@ impl Store {
     }
 }
 
-enum Arg {
+pub(crate) enum Arg {
     Int(i64),
     Text(String),
 }

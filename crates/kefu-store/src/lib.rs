@@ -1,7 +1,8 @@
 //! kefu's storage. One schema and one set of SQL statements run on SQLite (the embedded
 //! default, a file in the data directory, WAL mode) and on PostgreSQL (for several nodes).
 //! Repositories are methods on [`Store`], grouped by file: users, teams, skills, queues,
-//! sessions, the audit log and the append-only event log.
+//! sessions, the audit log, the append-only event log, and for telephony SIP credentials,
+//! trunks and call recordings.
 
 mod audit;
 mod error;
@@ -9,8 +10,11 @@ mod events;
 mod migrations;
 mod org;
 mod page;
+mod recordings;
 mod rows;
 mod sessions;
+mod sip;
+mod trunks;
 mod users;
 
 #[cfg(feature = "testing")]
@@ -21,7 +25,10 @@ pub use error::{Result, StoreError};
 pub use events::{EventCursor, EventQuery};
 pub use org::{NewQueue, NewSkill, NewTeam, Queue, QueuePatch, QueueSkill, Skill, SkillPatch, Team, TeamPatch};
 pub use page::{Page, PageRequest};
+pub use recordings::{NewRecording, Recording, RecordingFilter};
 pub use sessions::{Identity, Session};
+pub use sip::{SipCredentials, SipSecret};
+pub use trunks::{NewTrunk, Secret, Trunk, TrunkPatch, TrunkTransport};
 pub use users::{NewUser, User, UserPatch, UserSkill};
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};

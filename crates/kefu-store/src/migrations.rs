@@ -6,7 +6,10 @@ use sqlx::migrate::{Migrate, Migration, MigrationType, Migrator};
 use std::borrow::Cow;
 
 /// (version, description, SQL) of every migration, in order.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "foundation", include_str!("../migrations/0001_foundation.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "foundation", include_str!("../migrations/0001_foundation.sql")),
+    (2, "telephony", include_str!("../migrations/0002_telephony.sql")),
+];
 
 /// A migrator over the embedded migrations.
 pub(crate) fn migrator() -> Migrator {

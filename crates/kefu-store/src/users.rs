@@ -4,6 +4,7 @@ use crate::error::constraint_error;
 use crate::org::SkillLinks;
 use crate::page::{Page, PageRequest};
 use crate::rows::{parse, parse_opt, ts};
+use crate::sip::SipCredentials;
 use crate::{Result, Store, StoreError, new_uuid};
 use kefu_core::org::Proficiency;
 use kefu_core::{Role, SkillId, TeamId, Timestamp, UserId};
@@ -65,6 +66,9 @@ pub struct NewUser {
     pub extension: Option<String>,
     /// Skills held.
     pub skills: Vec<UserSkill>,
+    /// SIP digest credentials made from the extension and the initial password (stored in the
+    /// same transaction); only with an extension.
+    pub sip: Option<SipCredentials>,
 }
 
 /// A partial update; `None` leaves a field as it is. `Some(None)` clears an optional field.
@@ -84,6 +88,11 @@ pub struct UserPatch {
     pub password_hash: Option<String>,
     /// Replace the whole skill list.
     pub skills: Option<Vec<UserSkill>>,
+    /// New SIP digest credentials, made from the resulting extension and the new password
+    /// (stored in the same transaction). Without them, a change of password or extension
+    /// deletes the user's SIP credentials: the old ones no longer match, and the phone can
+    /// register again once the password is set with an extension.
+    pub sip: Option<SipCredentials>,
 }
 
 const USER_COLS: &str = "id, username, display_name, role, enabled, team_id, extension, created_at, updated_at";
@@ -111,6 +120,10 @@ fn user_conflict(detail: &str, username: &str, extension: Option<&str>) -> Store
     })
 }
 
+fn no_extension() -> StoreError {
+    StoreError::Invalid("SIP credentials need an extension".into())
+}
+
 fn missing_team(team: Option<TeamId>) -> StoreError {
     match team {
         Some(t) => StoreError::Invalid(format!("team `{t}` does not exist")),
@@ -121,6 +134,9 @@ fn missing_team(team: Option<TeamId>) -> StoreError {
 impl Store {
     /// Creates a user with their skills; a taken username or extension is a conflict.
     pub async fn create_user(&self, new: &NewUser, now: Timestamp) -> Result<User> {
+        if new.sip.is_some() && new.extension.is_none() {
+            return Err(no_extension());
+        }
         let id = UserId::from_uuid(new_uuid());
         let mut tx = self.pool().begin().await?;
         sqlx::query(
@@ -145,6 +161,9 @@ impl Store {
             )
         })?;
         replace_skills(&mut tx, id, &new.skills).await?;
+        if let Some(sip) = &new.sip {
+            crate::sip::upsert(&mut tx, id, sip, now).await?;
+        }
         tx.commit().await?;
         self.user(id).await
     }
@@ -208,11 +227,16 @@ impl Store {
         Ok(Page::from_rows(users, limit, |u| u.id.to_string()))
     }
 
-    /// Applies a partial update. Disabling a user also revokes their sessions.
+    /// Applies a partial update. Disabling a user also revokes their sessions. New SIP
+    /// credentials are stored with the change; without them, a new password or extension
+    /// deletes the old ones (see [`UserPatch::sip`]).
     pub async fn update_user(&self, id: UserId, patch: &UserPatch, now: Timestamp) -> Result<User> {
         let current = self.user(id).await?;
-        let mut tx = self.pool().begin().await?;
         let extension = patch.extension.clone().unwrap_or(current.extension.clone());
+        if patch.sip.is_some() && extension.is_none() {
+            return Err(no_extension());
+        }
+        let mut tx = self.pool().begin().await?;
         let done = sqlx::query(
             "UPDATE users SET display_name = $1, role = $2, enabled = $3, team_id = $4, extension = $5, \
              password_hash = COALESCE($6, password_hash), updated_at = $7 WHERE id = $8",
@@ -239,6 +263,13 @@ impl Store {
         }
         if let Some(skills) = &patch.skills {
             replace_skills(&mut tx, id, skills).await?;
+        }
+        match &patch.sip {
+            Some(sip) => crate::sip::upsert(&mut tx, id, sip, now).await?,
+            None if extension != current.extension || patch.password_hash.is_some() => {
+                crate::sip::delete(&mut tx, id).await?;
+            }
+            None => {}
         }
         if patch.enabled == Some(false) || patch.password_hash.is_some() {
             sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")

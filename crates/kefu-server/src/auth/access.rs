@@ -22,6 +22,10 @@ pub enum Access {
     /// The user the path names (`{id}`), or users whose role holds the permission; the
     /// handler finishes the check with [`Principal::require_self_or`].
     SelfOr(Permission),
+    /// Any logged-in user for records that are their own (their recordings), users whose
+    /// role holds the permission for everyone's; the handler filters lists with
+    /// [`Principal::sees_all`] and checks single records with [`Principal::require_self_or`].
+    OwnOr(Permission),
 }
 
 impl Access {
@@ -29,7 +33,7 @@ impl Access {
     pub fn allows(self, role: Role) -> bool {
         match self {
             Access::Public | Access::Authenticated => true,
-            Access::Allowed(p) | Access::SelfOr(p) => role.allows(p),
+            Access::Allowed(p) | Access::SelfOr(p) | Access::OwnOr(p) => role.allows(p),
         }
     }
 }
@@ -56,6 +60,12 @@ impl Principal {
     /// `Ok` if `id` is the caller, or the caller's role holds `permission`, else 403.
     pub fn require_self_or(&self, id: UserId, permission: Permission) -> Result<(), ApiError> {
         if self.id == id { Ok(()) } else { self.require(permission) }
+    }
+
+    /// Whether the caller sees everyone's records under an [`Access::OwnOr`] rule, rather than
+    /// only their own.
+    pub fn sees_all(&self, permission: Permission) -> bool {
+        self.role.allows(permission)
     }
 }
 

@@ -1,7 +1,7 @@
 //! Login, logout and password change.
 
 use super::ClientIp;
-use crate::auth::{Principal, password, token};
+use crate::auth::{Principal, password, sip, token};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::Json;
 use crate::state::AppState;
@@ -150,7 +150,8 @@ pub async fn logout(State(state): State<AppState>, ClientIp(ip): ClientIp, p: Pr
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Changes the caller's own password; every session of the user, this one included, ends.
+/// Changes the caller's own password; every session of the user, this one included, ends. With
+/// an extension, it is also the new SIP password of their phone.
 #[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth", security(("bearer" = [])), request_body = ChangePassword,
     responses((status = 204, description = "changed; log in again"), (status = 401, body = crate::error::ErrorBody),
         (status = 422, body = crate::error::ErrorBody)))]
@@ -160,7 +161,7 @@ pub async fn change_password(
     p: Principal,
     Json(req): Json<ChangePassword>,
 ) -> ApiResult<StatusCode> {
-    let (_, stored) = state
+    let (user, stored) = state
         .store
         .user_credentials(&p.username)
         .await?
@@ -168,12 +169,13 @@ pub async fn change_password(
     if !password::verify_async(req.current_password, stored).await {
         return Err(ApiError::new(ErrorCode::InvalidCredentials, "the current password is wrong"));
     }
+    let sip = sip::for_user(&state.settings.sip_realm, user.extension.as_deref(), &req.new_password);
     let hash = password::hash_async(req.new_password).await.map_err(|e| match e {
         password::PasswordError::Length => ApiError::validation(e.to_string()),
         other => ApiError::internal(&other),
     })?;
     let now = state.clock.now();
-    state.store.update_user(p.id, &UserPatch { password_hash: Some(hash), ..Default::default() }, now).await?;
+    state.store.update_user(p.id, &UserPatch { password_hash: Some(hash), sip, ..Default::default() }, now).await?;
     let entry = NewAuditEntry {
         at: now,
         actor_id: Some(p.id),

@@ -1,7 +1,7 @@
 //! Users: the directory (team leads and up), self-service profile, and administration.
 
 use super::{ClientIp, audit_change, double_option, valid_name};
-use crate::auth::{Principal, password};
+use crate::auth::{Principal, password, sip};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{Json, Paging, PathId, Query};
 use crate::state::AppState;
@@ -21,7 +21,8 @@ pub struct CreateUser {
     pub display_name: String,
     /// Role.
     pub role: Role,
-    /// Initial password (8–256 characters).
+    /// Initial password (8–256 characters). With an extension, it is also the phone's SIP
+    /// password (digest username: the extension).
     pub password: String,
     /// Team.
     #[serde(default)]
@@ -35,6 +36,11 @@ pub struct CreateUser {
 }
 
 /// A change to a user; absent fields stay, `null` clears `team_id` / `extension`.
+///
+/// The SIP password is the user's password, hashed with the extension as digest username. A new
+/// `password` also sets the SIP credentials for the (new) extension; a new or removed
+/// `extension` without a `password` deletes them, and the phone cannot register until the
+/// password is set again.
 #[derive(Deserialize, utoipa::ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
@@ -48,11 +54,12 @@ pub struct UpdateUser {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<TeamId>)]
     pub team_id: Option<Option<TeamId>>,
-    /// New extension, or `null` for none.
+    /// New extension, or `null` for none. Without `password`, this deletes the user's SIP
+    /// credentials (they were made for the old extension).
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub extension: Option<Option<String>>,
-    /// New password (ends the user's sessions).
+    /// New password (ends the user's sessions); with an extension, also the SIP password.
     pub password: Option<String>,
     /// Replace the skills.
     pub skills: Option<Vec<UserSkill>>,
@@ -91,7 +98,8 @@ pub async fn list(State(state): State<AppState>, Query(paging): Query<Paging>) -
     Ok(Json(state.store.list_users(&paging.request()).await?))
 }
 
-/// Creates a user.
+/// Creates a user; one with an extension gets SIP credentials from the password, stored with
+/// the user.
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", security(("bearer" = [])), request_body = CreateUser,
     responses((status = 201, body = User), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn create(
@@ -100,14 +108,19 @@ pub async fn create(
     p: Principal,
     Json(req): Json<CreateUser>,
 ) -> ApiResult<(StatusCode, Json<User>)> {
+    let username = valid_username(&req.username)?;
+    let display_name = valid_name("display_name", &req.display_name)?;
+    let extension = valid_extension(req.extension)?;
+    let sip = sip::for_user(&state.settings.sip_realm, extension.as_deref(), &req.password);
     let new = NewUser {
-        username: valid_username(&req.username)?,
-        display_name: valid_name("display_name", &req.display_name)?,
+        username,
+        display_name,
         role: req.role,
         password_hash: hash_password(req.password).await?,
         team_id: req.team_id,
-        extension: valid_extension(req.extension)?,
+        extension,
         skills: req.skills,
+        sip,
     };
     let user = state.store.create_user(&new, state.clock.now()).await?;
     audit_change(
@@ -138,7 +151,10 @@ pub async fn get(State(state): State<AppState>, p: Principal, PathId(id): PathId
     Ok(Json(state.store.user(id).await?))
 }
 
-/// Changes a user. An administrator cannot remove the last enabled administrator.
+/// Changes a user. An administrator cannot remove the last enabled administrator. A new
+/// password sets the SIP credentials for the user's extension in the same change; a new or
+/// removed extension without a new password deletes them (the phone needs the password set
+/// again).
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])), request_body = UpdateUser,
     params(("id" = UserId, Path, description = "user id")),
     responses((status = 200, body = User), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
@@ -180,6 +196,8 @@ pub async fn update(
         changed.push("extension");
     }
     if let Some(pw) = req.password {
+        let extension = patch.extension.clone().unwrap_or(current.extension.clone());
+        patch.sip = sip::for_user(&state.settings.sip_realm, extension.as_deref(), &pw);
         patch.password_hash = Some(hash_password(pw).await?);
         changed.push("password");
     }

@@ -6,6 +6,7 @@ mod events;
 mod migrate;
 mod org;
 mod sessions;
+mod telephony;
 mod users;
 
 use kefu_core::{Role, Timestamp};
@@ -27,6 +28,7 @@ pub fn new_user(name: &str, role: Role) -> NewUser {
         team_id: None,
         extension: None,
         skills: Vec::new(),
+        sip: None,
     }
 }
 

@@ -23,6 +23,57 @@ async fn check_config_reports_every_problem_at_once() {
     assert!(out.contains("postgres://kefu:***@db/kefu"), "password redacted: {out}");
     assert!(!out.contains("hunter2"));
     assert!(out.contains("KEFU_TOKEN_TTL_SECS"), "explains env names: {out}");
+    for key in ["sip", "sip_realm", "sip_public_ip", "rtp_port_min", "rtp_port_max", "recording", "recordings_dir"] {
+        assert!(out.contains(&format!("KEFU_{}", key.to_ascii_uppercase())), "{key} explained: {out}");
+    }
+    assert!(out.lines().any(|l| l.trim_start().starts_with("sip ") && l.trim_end().ends_with("= off")), "{out}");
+
+    let (code, out, err) = run(dir.path(), &["check-config", "--sip", "127.0.0.1:5070"], "").await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("127.0.0.1:5070"), "{out}");
+    let (code, _, err) =
+        run(dir.path(), &["check-config", "--sip", "5070", "--database-url", "postgres://db/kefu"], "").await;
+    assert_eq!(code, 2);
+    assert!(err.contains("--sip: expected an address"), "{err}");
+}
+
+/// The SIP credentials stored for `extension`, read from the SQLite database in `dir`.
+async fn sip_secret(dir: &std::path::Path, extension: &str) -> Option<kefu_store::SipSecret> {
+    let options = kefu_store::StoreOptions {
+        database_url: None,
+        data_dir: dir.join("data"),
+        max_connections: 1,
+        sqlite_sync: kefu_store::SqliteSync::Normal,
+    };
+    let store = kefu_store::Store::open(&options).await.unwrap();
+    let secret = store.sip_secret(extension).await.unwrap();
+    store.close().await;
+    secret
+}
+
+fn expect_sip(secret: Option<kefu_store::SipSecret>, extension: &str, password: &str) {
+    let secret = secret.unwrap_or_else(|| panic!("no SIP credentials for {extension}"));
+    let want = kefu_server::auth::sip::credentials("kefu", extension, password);
+    assert_eq!((secret.extension.as_str(), secret.realm.as_str()), (extension, "kefu"));
+    assert_eq!((secret.ha1_md5, secret.ha1_sha256), (want.ha1_md5, want.ha1_sha256));
+}
+
+#[tokio::test]
+async fn user_commands_set_sip_credentials() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) =
+        run(dir.path(), &["user", "add", "wang", "--extension", "2001", "--password-stdin"], "phone-pass-1\n").await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("created wang (agent)"), "{out}");
+    expect_sip(sip_secret(dir.path(), "2001").await, "2001", "phone-pass-1");
+
+    let (code, _, err) = run(dir.path(), &["user", "passwd", "wang", "--password-stdin"], "phone-pass-2\n").await;
+    assert_eq!(code, 0, "{err}");
+    expect_sip(sip_secret(dir.path(), "2001").await, "2001", "phone-pass-2");
+
+    let (code, _, err) = run(dir.path(), &["user", "add", "li", "--extension", "12ab"], "").await;
+    assert_eq!(code, 1);
+    assert!(err.contains("extension must be 2–16 digits"), "{err}");
 }
 
 #[tokio::test]
@@ -70,7 +121,8 @@ async fn migrate_and_user_commands() {
 async fn demo_serves_health_and_a_demo_user_lists_queues() {
     let dir = tempfile::tempdir().unwrap();
     let (mut child, base) =
-        start(dir.path(), &["demo", "--http", "127.0.0.1:0", "--demo-password", "demo-pass-1"]).await;
+        start(dir.path(), &["demo", "--http", "127.0.0.1:0", "--sip", "127.0.0.1:0", "--demo-password", "demo-pass-1"])
+            .await;
     let client = reqwest::Client::new();
     let health: serde_json::Value = client.get(format!("{base}/healthz")).send().await.unwrap().json().await.unwrap();
     assert_eq!(health["status"], "ok");
@@ -99,13 +151,48 @@ async fn demo_serves_health_and_a_demo_user_lists_queues() {
     let agent = items.iter().find(|u| u["username"] == "1001").unwrap();
     assert_eq!(agent["extension"], "1001");
     assert!(!agent["skills"].as_array().unwrap().is_empty());
-    child.kill().await.unwrap();
 
-    // running the demo again keeps the data and resets passwords
-    let (mut child, base) =
-        start(dir.path(), &["demo", "--http", "127.0.0.1:0", "--demo-password", "demo-pass-2"]).await;
-    login(&client, &base, "1005", "demo-pass-2").await;
+    // the demo trunk and the agents' phones
+    let trunks: serde_json::Value =
+        client.get(format!("{base}/api/v1/trunks")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let local = &trunks["items"][0];
+    assert_eq!(trunks["items"].as_array().unwrap().len(), 1, "{trunks}");
+    assert_eq!(
+        (local["name"].as_str(), local["host"].as_str(), local["port"].as_i64()),
+        (Some("local"), Some("127.0.0.1"), Some(5080))
+    );
+    assert_eq!(local["transport"], "udp");
+    assert_eq!(local["allow_from"], serde_json::json!(["127.0.0.1"]));
+    assert_eq!(local["inbound_routes"], serde_json::json!({ "*": "1001" }));
+    assert_eq!(local["caller_id"], "4000");
+    let patched = client
+        .patch(format!("{base}/api/v1/trunks/{}", local["id"].as_str().unwrap()))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({ "port": 5999, "enabled": false }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patched.status(), 200);
     child.kill().await.unwrap();
+    for ext in ["1001", "1005", "1010"] {
+        expect_sip(sip_secret(dir.path(), ext).await, ext, "demo-pass-1");
+    }
+    assert!(sip_secret(dir.path(), "1011").await.is_none());
+
+    // running the demo again keeps the data and resets passwords, phones and the trunk
+    let (mut child, base) =
+        start(dir.path(), &["demo", "--http", "127.0.0.1:0", "--sip", "127.0.0.1:0", "--demo-password", "demo-pass-2"])
+            .await;
+    login(&client, &base, "1005", "demo-pass-2").await;
+    let admin = login(&client, &base, "admin", "demo-pass-2").await;
+    let trunks: serde_json::Value =
+        client.get(format!("{base}/api/v1/trunks")).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        (trunks["items"][0]["port"].as_i64(), trunks["items"][0]["enabled"].as_bool()),
+        (Some(5080), Some(true))
+    );
+    child.kill().await.unwrap();
+    expect_sip(sip_secret(dir.path(), "1005").await, "1005", "demo-pass-2");
 }
 
 #[tokio::test]

@@ -45,8 +45,9 @@ pub async fn start(dir: &Path, args: &[&str]) -> (Child, String) {
             .expect("kefu did not announce its address in time")
             .unwrap()
             .expect("kefu exited before announcing its address");
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest.trim().to_owned();
+        // the HTTP announcement; log lines (e.g. "SIP listening on UDP and TCP") go to stdout too
+        if let Some(rest) = line.split("listening on http://").nth(1) {
+            break format!("http://{}", rest.trim());
         }
     };
     // keep draining stdout so the child never blocks on a full pipe
