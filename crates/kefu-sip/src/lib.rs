@@ -11,3 +11,6 @@ pub mod digest;
 pub mod media;
 pub mod registrar;
 pub mod sdp;
+pub mod server;
+#[cfg(feature = "testing")]
+pub mod testing;

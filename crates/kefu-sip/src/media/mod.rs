@@ -7,9 +7,11 @@
 //! Audio is narrowband telephony throughout: 8 kHz mono, 16-bit signed samples, 20 ms frames.
 
 pub mod dtmf;
+pub mod engine;
 pub mod g711;
 pub mod mixer;
 pub mod rtp;
+pub mod tones;
 pub mod wav;
 
 pub use dtmf::{Digit, DigitDetector, DtmfError, EventPacket, TelephoneEvent};

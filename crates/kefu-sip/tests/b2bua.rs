@@ -1,0 +1,443 @@
+//! The SIP server end to end, in process: test user agents register with digest, call through
+//! a trunk or from an extension, talk (real RTP both ways), send DTMF, hold, transfer and hang
+//! up, and the call events and the recording tell the story.
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::time::Duration;
+
+use kefu_sip::digest::{Algorithm, ha1};
+use kefu_sip::media::engine::MediaConfig;
+use kefu_sip::media::wav::WavHeader;
+use kefu_sip::registrar::ExpiryPolicy;
+use kefu_sip::server::{
+    BoxFuture, CallEvent, CallEventKind, DigitVia, Directory, EndCause, SipConfig, SipHandle, SipSecret, SipServer,
+    TransferMode, Trunk, TrunkTransport,
+};
+use kefu_sip::testing::{CallFailed, TestCall, TestUa, Transport};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+const PASSWORD: &str = "s3cret-pw";
+const T: Duration = Duration::from_secs(5);
+
+struct Dir(HashMap<String, SipSecret>);
+
+impl Directory for Dir {
+    fn sip_secret<'a>(&'a self, extension: &'a str) -> BoxFuture<'a, Option<SipSecret>> {
+        Box::pin(async move { self.0.get(extension).cloned() })
+    }
+}
+
+fn secret(ext: &str) -> SipSecret {
+    SipSecret {
+        ha1_md5: ha1(Algorithm::Md5, ext, "kefu", PASSWORD),
+        ha1_sha256: ha1(Algorithm::Sha256, ext, "kefu", PASSWORD),
+        realm: "kefu".into(),
+        enabled: true,
+    }
+}
+
+static PORTS: AtomicU16 = AtomicU16::new(31000);
+
+struct Kefu {
+    sip: SipHandle,
+    events: UnboundedReceiver<CallEvent>,
+    _dir: tempfile::TempDir,
+    recordings: std::path::PathBuf,
+}
+
+/// A server with extensions 1001–1003 (1003 disabled) and, when `trunk_port` is given, a trunk
+/// that accepts calls from 127.0.0.1 (DID 4000 and anything else → 1001) and sends calls to
+/// 127.0.0.1:`trunk_port`.
+async fn kefu(trunk_port: Option<u16>, ring: Duration) -> Kefu {
+    let mut users: HashMap<String, SipSecret> =
+        ["1001", "1002", "1009"].iter().map(|e| (e.to_string(), secret(e))).collect();
+    users.insert("1003".into(), SipSecret { enabled: false, ..secret("1003") });
+    let dir = tempfile::tempdir().unwrap();
+    let recordings = dir.path().join("recordings");
+    let base = PORTS.fetch_add(400, Ordering::Relaxed);
+    let cfg = SipConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        public_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        realm: "kefu".into(),
+        media: MediaConfig { bind_ip: IpAddr::V4(Ipv4Addr::LOCALHOST), port_min: base, port_max: base + 398 },
+        ring_timeout: ring,
+        recordings_dir: Some(recordings.clone()),
+        music_on_hold: kefu_sip::media::tones::tone(300.0, 2000, 6000).into(),
+        expiry: ExpiryPolicy { min_secs: 30, max_secs: 3600, default_secs: 600 },
+    };
+    let trunks = trunk_port
+        .map(|port| Trunk {
+            name: "carrier".into(),
+            host: "127.0.0.1".into(),
+            port,
+            transport: TrunkTransport::Udp,
+            auth_username: None,
+            auth_password: None,
+            allow_from: vec!["127.0.0.1".parse().unwrap()],
+            inbound_routes: [("4000".to_owned(), "1001".to_owned()), ("4002".to_owned(), "1002".to_owned())]
+                .into_iter()
+                .collect(),
+            caller_id: Some("4000".into()),
+        })
+        .into_iter()
+        .collect();
+    let (tx, events) = tokio::sync::mpsc::unbounded_channel();
+    let sip = SipServer::start(cfg, Arc::new(Dir(users)), trunks, tx).await.unwrap();
+    Kefu { sip, events, _dir: dir, recordings }
+}
+
+impl Kefu {
+    async fn agent(&self, ext: &str) -> TestUa {
+        let ua = TestUa::start(ext, Some(PASSWORD), self.sip.local_addr(), Transport::Udp).await.unwrap();
+        assert_eq!(ua.register(600).await.unwrap(), 200, "{ext} registers");
+        ua
+    }
+
+    async fn caller(&self) -> TestUa {
+        TestUa::start("13800138000", None, self.sip.local_addr(), Transport::Udp).await.unwrap()
+    }
+
+    /// Waits for an event matching `pred`, returning it (and everything seen before it).
+    async fn wait_event(&mut self, what: &str, pred: impl Fn(&CallEvent) -> bool) -> (CallEvent, Vec<CallEvent>) {
+        let mut seen = Vec::new();
+        let deadline = tokio::time::Instant::now() + T;
+        loop {
+            match tokio::time::timeout_at(deadline, self.events.recv()).await {
+                Ok(Some(e)) if pred(&e) => return (e, seen),
+                Ok(Some(e)) => seen.push(e),
+                _ => panic!("no {what} event; saw {:#?}", seen.iter().map(|e| e.kind.name()).collect::<Vec<_>>()),
+            }
+        }
+    }
+
+    fn only_call(&self) -> String {
+        let calls = self.sip.calls();
+        assert_eq!(calls.len(), 1, "{calls:#?}");
+        calls[0].id.0.clone()
+    }
+}
+
+/// Caller (trunk) → 4000 → agent 1001 answers; returns both ends talking with tones.
+async fn connected(k: &Kefu, agent: &TestUa, caller: &TestUa) -> (TestCall, TestCall) {
+    let dial = caller.call_until_ringing("4000");
+    let incoming = async {
+        let incoming = agent.incoming(T).await.unwrap();
+        incoming.ring().await.unwrap();
+        incoming
+    };
+    let (pending, incoming) = tokio::join!(dial, incoming);
+    let pending = pending.unwrap();
+    assert_eq!(incoming.from_user(), "13800138000", "the agent's phone shows the caller's number");
+    let agent_call = incoming.answer().await.unwrap();
+    let caller_call = pending.wait_answer().await.unwrap();
+    caller_call.start_tone(440.0);
+    agent_call.start_tone(1000.0);
+    agent_call.wait_for_tone(440.0, T).await.expect("agent hears the caller");
+    caller_call.wait_for_tone(1000.0, T).await.expect("caller hears the agent");
+    assert_eq!(k.sip.calls().len(), 1);
+    (caller_call, agent_call)
+}
+
+#[tokio::test]
+async fn register_with_digest_refuses_wrong_passwords_and_strangers() {
+    let k = kefu(None, T).await;
+    let ua = TestUa::start("1001", Some(PASSWORD), k.sip.local_addr(), Transport::Udp).await.unwrap();
+    assert_eq!(ua.register(600).await.unwrap(), 200);
+    let regs = k.sip.registrations();
+    assert_eq!(regs.len(), 1, "{regs:#?}");
+    assert_eq!(regs[0].extension, "1001");
+    assert!(regs[0].expires_in_secs > 590 && regs[0].expires_in_secs <= 600);
+    assert!(regs[0].source.starts_with("udp:127.0.0.1:"), "{}", regs[0].source);
+
+    assert_eq!(ua.register_raw(600, Some("wrong")).await.unwrap(), 403, "wrong password");
+    let stranger = TestUa::start("7777", Some(PASSWORD), k.sip.local_addr(), Transport::Udp).await.unwrap();
+    assert_eq!(stranger.register(600).await.unwrap(), 403, "unknown extension");
+    let disabled = TestUa::start("1003", Some(PASSWORD), k.sip.local_addr(), Transport::Udp).await.unwrap();
+    assert_eq!(disabled.register(600).await.unwrap(), 403, "disabled user");
+    assert_eq!(k.sip.registrations().len(), 1, "failed attempts change nothing");
+
+    // A second phone for the same extension, over TCP: both contacts are kept.
+    let desk = TestUa::start("1001", Some(PASSWORD), k.sip.local_addr(), Transport::Tcp).await.unwrap();
+    assert_eq!(desk.register(600).await.unwrap(), 200);
+    let regs = k.sip.registrations();
+    assert_eq!(regs.len(), 2, "{regs:#?}");
+    assert!(regs.iter().any(|r| r.source.starts_with("tcp:")), "{regs:#?}");
+
+    // Unregister.
+    assert_eq!(ua.register(0).await.unwrap(), 200);
+    assert_eq!(k.sip.registrations().len(), 1);
+    assert_eq!(ua.options().await.unwrap(), 200, "OPTIONS keep-alive answered");
+}
+
+#[tokio::test]
+async fn trunk_call_talks_both_ways_with_dtmf_hold_and_recording() {
+    let mut k = kefu(Some(9), T).await;
+    let agent = k.agent("1001").await;
+    let caller = k.caller().await;
+    let (caller_call, agent_call) = connected(&k, &agent, &caller).await;
+    let call = k.only_call();
+    assert_eq!(k.sip.call(&call).unwrap().state, "talking");
+    let (bridged, _) = k.wait_event("bridged", |e| matches!(e.kind, CallEventKind::Bridged { .. })).await;
+    assert_eq!(bridged.agent.as_deref(), Some("1001"));
+
+    // DTMF by RFC 4733 and by SIP INFO.
+    caller_call.send_dtmf('5').await.unwrap();
+    let (digit, _) = k.wait_event("digit", |e| matches!(e.kind, CallEventKind::Digit { .. })).await;
+    assert_eq!(digit.kind, CallEventKind::Digit { digit: '5', via: DigitVia::Rfc4733 });
+    assert_eq!(caller_call.send_info_dtmf('#').await.unwrap(), 200);
+    let (digit, _) = k.wait_event("info digit", |e| matches!(e.kind, CallEventKind::Digit { .. })).await;
+    assert_eq!(digit.kind, CallEventKind::Digit { digit: '#', via: DigitVia::Info });
+    assert!(
+        agent_call.received().digits.is_empty(),
+        "digits are not relayed as audio: {:?}",
+        agent_call.received().digits
+    );
+
+    // Hold from the API: the caller hears music (300 Hz here), not the agent.
+    k.sip.hold(&call).await.unwrap();
+    caller_call.wait_for_tone(300.0, T).await.expect("music on hold");
+    assert_eq!(k.sip.call(&call).unwrap().state, "held");
+    assert!(k.sip.hold(&call).await.is_err(), "holding twice is refused");
+    k.sip.unhold(&call).await.unwrap();
+    caller_call.wait_for_tone(1000.0, T).await.expect("agent again after unhold");
+
+    // Hold from the agent's phone (re-INVITE sendonly).
+    assert_eq!(agent_call.hold().await.unwrap(), 200);
+    k.wait_event("held by phone", |e| e.kind == CallEventKind::Held { by: "phone" }).await;
+    caller_call.wait_for_tone(300.0, T).await.expect("music on hold from the phone's hold");
+    assert_eq!(agent_call.unhold().await.unwrap(), 200);
+    k.wait_event("resumed by phone", |e| e.kind == CallEventKind::Resumed { by: "phone" }).await;
+    caller_call.wait_for_tone(1000.0, T).await.unwrap();
+
+    // Let audio flow for a moment, then the caller hangs up: the agent gets a BYE.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    caller_call.hangup().await.unwrap();
+    agent_call.wait_bye(T).await.expect("BYE relayed to the agent");
+    let (saved, _) = k.wait_event("recording", |e| matches!(e.kind, CallEventKind::RecordingSaved(_))).await;
+    let CallEventKind::RecordingSaved(rec) = saved.kind else { unreachable!() };
+    assert_eq!(rec.customer, "13800138000");
+    assert_eq!(rec.dialled, "4000");
+    assert_eq!(rec.agent_extension.as_deref(), Some("1001"));
+    assert!(rec.path.starts_with(&k.recordings));
+    let bytes = std::fs::read(&rec.path).unwrap();
+    assert_eq!(bytes.len() as u64, rec.size_bytes);
+    let header = WavHeader::parse(&bytes).unwrap();
+    assert_eq!(header.channels, 2);
+    let data = header.data(&bytes).unwrap();
+    let (mut left, mut right) = (0f64, 0f64);
+    for frame in data.chunks_exact(4) {
+        left += f64::from(i16::from_le_bytes([frame[0], frame[1]])).powi(2);
+        right += f64::from(i16::from_le_bytes([frame[2], frame[3]])).powi(2);
+    }
+    let frames = (data.len() / 4) as f64;
+    assert!((left / frames).sqrt() > 300.0, "caller channel has audio");
+    assert!((right / frames).sqrt() > 300.0, "agent channel has audio");
+    assert!(rec.duration_ms > 1000, "{}", rec.duration_ms);
+    let (ended, _) = k.wait_event("ended", |e| matches!(e.kind, CallEventKind::CallEnded { .. })).await;
+    assert!(
+        matches!(ended.kind, CallEventKind::CallEnded { cause: EndCause::CustomerHangup, talk_ms } if talk_ms > 1000)
+    );
+    assert!(k.sip.calls().is_empty());
+}
+
+#[tokio::test]
+async fn agent_hangup_ends_the_callers_leg() {
+    let mut k = kefu(Some(9), T).await;
+    let agent = k.agent("1001").await;
+    let caller = k.caller().await;
+    let (caller_call, agent_call) = connected(&k, &agent, &caller).await;
+    agent_call.hangup().await.unwrap();
+    caller_call.wait_bye(T).await.expect("BYE relayed to the caller");
+    let (ended, _) = k.wait_event("ended", |e| matches!(e.kind, CallEventKind::CallEnded { .. })).await;
+    assert!(matches!(ended.kind, CallEventKind::CallEnded { cause: EndCause::AgentHangup, .. }));
+}
+
+#[tokio::test]
+async fn cancel_while_ringing_cancels_the_agent_leg() {
+    let mut k = kefu(Some(9), T).await;
+    let agent = k.agent("1001").await;
+    let caller = k.caller().await;
+    let (pending, incoming) = tokio::join!(caller.call_until_ringing("4000"), async {
+        let incoming = agent.incoming(T).await.unwrap();
+        incoming.ring().await.unwrap();
+        incoming
+    });
+    let pending = pending.unwrap();
+    assert_eq!(pending.cancel().await.unwrap(), 487);
+    incoming.wait_cancelled(T).await.expect("kefu cancels the ringing agent");
+    let (ended, _) = k.wait_event("ended", |e| matches!(e.kind, CallEventKind::CallEnded { .. })).await;
+    assert!(matches!(ended.kind, CallEventKind::CallEnded { cause: EndCause::Cancelled, talk_ms: 0 }));
+}
+
+#[tokio::test]
+async fn busy_unregistered_unknown_and_unanswered_targets_fail_cleanly() {
+    let mut k = kefu(Some(9), Duration::from_millis(1500)).await;
+    let caller = k.caller().await;
+    // 1002 exists but has no phone registered.
+    match caller.call("4002").await {
+        Err(CallFailed::Status { status, .. }) => assert_eq!(status, 480),
+        other => panic!("expected 480, got {:?}", other.map(|c| c.call_id())),
+    }
+    // A DID with no inbound route.
+    match caller.call("5555").await {
+        Err(CallFailed::Status { status, .. }) => assert_eq!(status, 404),
+        other => panic!("expected 404, got {:?}", other.map(|c| c.call_id())),
+    }
+    // Busy.
+    let agent = k.agent("1001").await;
+    let (result, ()) = tokio::join!(caller.call("4000"), async {
+        let incoming = agent.incoming(T).await.unwrap();
+        incoming.reject(486).await.unwrap();
+    });
+    assert_eq!(result.err().and_then(|e| e.status()), Some(486));
+    k.wait_event("busy", |e| matches!(e.kind, CallEventKind::CallEnded { cause: EndCause::Busy, .. })).await;
+    // Nobody answers: the ring timeout cancels the agent and the caller gets 480.
+    let (result, cancelled) = tokio::join!(caller.call("4000"), async {
+        let incoming = agent.incoming(T).await.unwrap();
+        incoming.ring().await.unwrap();
+        incoming.wait_cancelled(T).await
+    });
+    assert_eq!(result.err().and_then(|e| e.status()), Some(480));
+    cancelled.expect("the unanswered phone is cancelled");
+    k.wait_event("no answer", |e| matches!(e.kind, CallEventKind::CallEnded { cause: EndCause::NoAnswer, .. })).await;
+}
+
+#[tokio::test]
+async fn extensions_call_each_other_after_proxy_authentication() {
+    let k = kefu(None, T).await; // no trunk: every INVITE must authenticate
+    let a = k.agent("1001").await;
+    let b = k.agent("1002").await;
+    let (call, incoming) = tokio::join!(b.call("1001"), async {
+        let i = a.incoming(T).await.unwrap();
+        assert_eq!(i.from_user(), "1002");
+        i.answer().await.unwrap()
+    });
+    let call = call.unwrap();
+    call.start_tone(700.0);
+    incoming.wait_for_tone(700.0, T).await.unwrap();
+    call.hangup().await.unwrap();
+    incoming.wait_bye(T).await.unwrap();
+
+    // Unknown extension: 404 after authentication; a stranger without credentials: refused.
+    assert_eq!(b.call("8888").await.err().and_then(|e| e.status()), Some(404));
+    let stranger = TestUa::start("555", None, k.sip.local_addr(), Transport::Udp).await.unwrap();
+    let status = stranger.call("1001").await.err().and_then(|e| e.status());
+    assert_eq!(status, Some(407), "no trunk matches and no credentials were given");
+}
+
+#[tokio::test]
+async fn blind_transfer_moves_the_caller_to_another_agent() {
+    let mut k = kefu(Some(9), T).await;
+    let first = k.agent("1001").await;
+    let second = k.agent("1002").await;
+    let caller = k.caller().await;
+    let (caller_call, first_call) = connected(&k, &first, &caller).await;
+    let call = k.only_call();
+    k.sip.transfer(&call, "1002").await.unwrap();
+    first_call.wait_bye(T).await.expect("the transferring agent leaves at once");
+    let incoming = second.incoming(T).await.unwrap();
+    let second_call = incoming.answer().await.unwrap();
+    second_call.start_tone(1500.0);
+    caller_call.wait_for_tone(1500.0, T).await.expect("caller talks to the new agent");
+    second_call.wait_for_tone(440.0, T).await.expect("new agent hears the caller");
+    let (t, _) = k.wait_event("transferred", |e| matches!(e.kind, CallEventKind::Transferred { .. })).await;
+    assert_eq!(t.kind, CallEventKind::Transferred { mode: TransferMode::Blind, to: "1002".into() });
+    assert_eq!(k.sip.call(&call).unwrap().agent.as_deref(), Some("1002"));
+    caller_call.hangup().await.unwrap();
+    second_call.wait_bye(T).await.unwrap();
+    let (saved, _) = k.wait_event("recording", |e| matches!(e.kind, CallEventKind::RecordingSaved(_))).await;
+    let CallEventKind::RecordingSaved(rec) = saved.kind else { unreachable!() };
+    assert_eq!(rec.agent_extension.as_deref(), Some("1002"), "the recording names the agent who finished the call");
+}
+
+#[tokio::test]
+async fn attended_transfer_consults_then_joins() {
+    let mut k = kefu(Some(9), T).await;
+    let first = k.agent("1001").await;
+    let second = k.agent("1002").await;
+    let caller = k.caller().await;
+    let (caller_call, first_call) = connected(&k, &first, &caller).await;
+    let call = k.only_call();
+    k.sip.consult(&call, "1002").await.unwrap();
+    let second_call = second.incoming(T).await.unwrap().answer().await.unwrap();
+    second_call.start_tone(1500.0);
+    first_call.wait_for_tone(1500.0, T).await.expect("the agents talk privately");
+    second_call.wait_for_tone(1000.0, T).await.expect("the consulted agent hears the first agent");
+    caller_call.wait_for_tone(300.0, T).await.expect("the caller hears music meanwhile");
+    assert_eq!(k.sip.call(&call).unwrap().state, "consulting");
+    assert!(k.sip.hold(&call).await.is_err(), "no hold during a consultation");
+    k.sip.complete_transfer(&call).await.unwrap();
+    first_call.wait_bye(T).await.expect("the first agent leaves");
+    caller_call.wait_for_tone(1500.0, T).await.expect("caller joined to the second agent");
+    let (t, _) = k.wait_event("transferred", |e| matches!(e.kind, CallEventKind::Transferred { .. })).await;
+    assert_eq!(t.kind, CallEventKind::Transferred { mode: TransferMode::Attended, to: "1002".into() });
+    assert!(k.sip.complete_transfer(&call).await.is_err(), "nothing left to complete");
+    second_call.hangup().await.unwrap();
+    caller_call.wait_bye(T).await.unwrap();
+}
+
+#[tokio::test]
+async fn consultation_can_be_cancelled() {
+    let k = kefu(Some(9), T).await;
+    let first = k.agent("1001").await;
+    let second = k.agent("1002").await;
+    let caller = k.caller().await;
+    let (caller_call, first_call) = connected(&k, &first, &caller).await;
+    let call = k.only_call();
+    k.sip.consult(&call, "1002").await.unwrap();
+    let second_call = second.incoming(T).await.unwrap().answer().await.unwrap();
+    k.sip.cancel_consult(&call).await.unwrap();
+    second_call.wait_bye(T).await.unwrap();
+    caller_call.wait_for_tone(1000.0, T).await.expect("back with the first agent");
+    first_call.wait_for_tone(440.0, T).await.unwrap();
+    assert_eq!(k.sip.call(&call).unwrap().state, "talking");
+    k.sip.hangup(&call).await.unwrap();
+    caller_call.wait_bye(T).await.unwrap();
+    first_call.wait_bye(T).await.unwrap();
+}
+
+#[tokio::test]
+async fn click_to_dial_rings_the_agent_then_the_customer_through_the_trunk() {
+    let carrier = TestUa::start("carrier", None, "127.0.0.1:9".parse().unwrap(), Transport::Udp).await.unwrap();
+    let mut k = kefu(Some(carrier.contact().port()), T).await;
+    let agent = k.agent("1001").await;
+    let call = k.sip.dial("1001", "13900139000").await.unwrap();
+    let agent_call = agent.incoming(T).await.unwrap().answer().await.unwrap();
+    let incoming = carrier.incoming(T).await.unwrap();
+    assert!(incoming.request_uri().starts_with("sip:13900139000@"), "{}", incoming.request_uri());
+    assert_eq!(incoming.from_user(), "4000", "the trunk's caller id is presented");
+    let customer = incoming.answer().await.unwrap();
+    customer.start_tone(440.0);
+    agent_call.start_tone(1000.0);
+    agent_call.wait_for_tone(440.0, T).await.unwrap();
+    customer.wait_for_tone(1000.0, T).await.unwrap();
+    k.wait_event("bridged", |e| matches!(e.kind, CallEventKind::Bridged { .. })).await;
+    k.sip.hangup(&call.0).await.unwrap();
+    agent_call.wait_bye(T).await.unwrap();
+    customer.wait_bye(T).await.unwrap();
+    assert!(matches!(k.sip.dial("1002", "1").await, Err(kefu_sip::server::ControlError::NotRegistered(_))));
+}
+
+#[tokio::test]
+async fn malformed_sip_never_crashes_the_server() {
+    let k = kefu(None, T).await;
+    let ua = k.caller().await;
+    let junk: [&[u8]; 6] = [
+        b"\x00\x01\x02garbage",
+        b"INVITE\r\n\r\n",
+        b"INVITE sip:1001@127.0.0.1 SIP/2.0\r\nVia: nonsense\r\n\r\n",
+        b"REGISTER sip:kefu SIP/2.0\r\nContent-Length: 99999\r\n\r\nshort",
+        b"SIP/2.0 200 OK\r\n\r\n",
+        &[0xff; 1400],
+    ];
+    for bytes in junk {
+        if let Some(reply) = ua.send_raw(bytes, Duration::from_millis(200)).await.unwrap() {
+            assert!(reply.starts_with("SIP/2.0 400"), "malformed input gets 400 or nothing, got {reply}");
+        }
+    }
+    assert_eq!(ua.options().await.unwrap(), 200, "still serving");
+}
