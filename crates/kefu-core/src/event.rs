@@ -56,6 +56,32 @@ event_kinds! {
     QueuesMerged => "queue.merged",
     /// A supervisor split merged queues (data: queues).
     QueuesSplit => "queue.split",
+    /// Telephony: a call leg exists (inbound from a caller, or outbound to an agent or number).
+    LegCreated => "leg.created",
+    /// Telephony: an outbound leg's phone is ringing.
+    LegRinging => "leg.ringing",
+    /// Telephony: a leg was answered.
+    LegAnswered => "leg.answered",
+    /// Telephony: a leg ended, with its cause and SIP status.
+    LegEnded => "leg.ended",
+    /// Telephony: the customer and the agent hear each other.
+    CallBridged => "call.bridged",
+    /// Telephony: the customer was put on hold (music).
+    CallHeld => "call.held",
+    /// Telephony: the customer was taken off hold.
+    CallResumed => "call.resumed",
+    /// Telephony: the customer was transferred (blind or attended).
+    CallTransferred => "call.transferred",
+    /// Telephony: a transfer or consultation target could not be reached.
+    CallTransferFailed => "call.transfer_failed",
+    /// Telephony: a keypad digit (RFC 4733 or SIP INFO).
+    CallDigit => "call.digit",
+    /// Telephony: every leg of the call has ended.
+    CallEnded => "call.ended",
+    /// Telephony: a call recording was finished and indexed.
+    RecordingSaved => "recording.saved",
+    /// Telephony: a call recording could not be written.
+    RecordingFailed => "recording.failed",
 }
 
 impl fmt::Display for EventKind {

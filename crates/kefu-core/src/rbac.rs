@@ -79,17 +79,30 @@ pub enum Permission {
     EventLogRead,
     /// Read the audit log of logins and administrative changes.
     AuditRead,
+    /// Create, change and delete SIP trunks (carrier addresses and credentials).
+    TrunksManage,
+    /// List and read every call recording; without it a user sees only the recordings of
+    /// their own calls.
+    RecordingsRead,
+    /// Place and control one's own calls (click-to-dial, hold, transfer, hang up).
+    CallsControl,
+    /// See every registered phone and live call, and control any call.
+    TelephonyMonitor,
 }
 
 impl Permission {
     /// Every permission (the role-matrix test walks this list).
-    pub const ALL: [Permission; 6] = [
+    pub const ALL: [Permission; 10] = [
         Permission::DirectoryRead,
         Permission::UsersManage,
         Permission::ConfigRead,
         Permission::ConfigManage,
         Permission::EventLogRead,
         Permission::AuditRead,
+        Permission::TrunksManage,
+        Permission::RecordingsRead,
+        Permission::CallsControl,
+        Permission::TelephonyMonitor,
     ];
 }
 
@@ -98,7 +111,8 @@ use Role::{Admin, Agent, Qa, Supervisor, TeamLead};
 /// The permission table: each permission and the roles that hold it.
 ///
 /// Reading the configuration is open to every role because agents pick queues and skills
-/// (transfers, their own memberships); changing anything is for administrators.
+/// (transfers, their own memberships); changing anything is for administrators. Recordings
+/// are for the people who coach and score calls; agents hear only their own.
 pub const PERMISSIONS: &[(Permission, &[Role])] = &[
     (Permission::DirectoryRead, &[TeamLead, Qa, Supervisor, Admin]),
     (Permission::UsersManage, &[Admin]),
@@ -106,6 +120,10 @@ pub const PERMISSIONS: &[(Permission, &[Role])] = &[
     (Permission::ConfigManage, &[Admin]),
     (Permission::EventLogRead, &[Supervisor, Admin]),
     (Permission::AuditRead, &[Admin]),
+    (Permission::TrunksManage, &[Admin]),
+    (Permission::RecordingsRead, &[TeamLead, Qa, Supervisor, Admin]),
+    (Permission::CallsControl, &[Agent, TeamLead, Supervisor, Admin]),
+    (Permission::TelephonyMonitor, &[TeamLead, Supervisor, Admin]),
 ];
 
 #[cfg(test)]
@@ -131,6 +149,9 @@ mod tests {
         assert!(Role::Agent.allows(Permission::ConfigRead));
         assert!(!Role::TeamLead.allows(Permission::EventLogRead));
         assert!(Role::Supervisor.allows(Permission::EventLogRead));
+        assert!(!Role::Agent.allows(Permission::RecordingsRead));
+        assert!(Role::Qa.allows(Permission::RecordingsRead));
+        assert!(!Role::Supervisor.allows(Permission::TrunksManage));
     }
 
     #[test]

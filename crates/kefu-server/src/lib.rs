@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod routes;
 pub mod settings;
 pub mod state;
+pub mod telephony;
 
 pub use settings::Settings;
 
@@ -56,7 +57,8 @@ pub async fn build_with_store(settings: Settings, store: Store, clock: Clock) ->
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.http))?;
     let http_addr = listener.local_addr()?;
-    let state = AppState::new(store, settings, clock);
+    let telephony = telephony::start(&settings, &store).await?.map(std::sync::Arc::new);
+    let state = AppState::new(store, settings, clock, telephony);
     let (shutdown_tx, _) = watch::channel(false);
     Ok(App { http_addr, listener, state, shutdown_tx })
 }
@@ -75,6 +77,16 @@ impl App {
     /// The app's clock (tests move it forward to expire tokens).
     pub fn clock(&self) -> &Clock {
         &self.state.clock
+    }
+
+    /// Where SIP listens, when telephony is on.
+    pub fn sip_addr(&self) -> Option<SocketAddr> {
+        self.state.telephony.as_ref().map(|t| t.sip.local_addr())
+    }
+
+    /// The telephony handle, when SIP is on (tests drive calls through it).
+    pub fn sip(&self) -> Option<kefu_sip::server::SipHandle> {
+        self.state.telephony.as_ref().map(|t| t.sip.clone())
     }
 
     /// A handle that stops the app.
@@ -103,6 +115,9 @@ impl App {
         axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(stop)
             .await?;
+        if let Some(t) = &self.state.telephony {
+            t.shutdown().await;
+        }
         self.state.store.close().await;
         tracing::info!("stopped");
         Ok(())

@@ -24,17 +24,24 @@ pub struct Inner {
     pub login_limiter: LoginLimiter,
     /// Request metrics.
     pub metrics: Metrics,
+    /// Telephony, when SIP is configured (`sip` setting).
+    pub telephony: Option<Arc<crate::telephony::Telephony>>,
 }
 
 impl AppState {
     /// Builds the state.
-    pub fn new(store: Store, settings: Settings, clock: Clock) -> Self {
+    pub fn new(
+        store: Store,
+        settings: Settings,
+        clock: Clock,
+        telephony: Option<Arc<crate::telephony::Telephony>>,
+    ) -> Self {
         let login_limiter = LoginLimiter::new(
             settings.login_max_failures_per_user,
             settings.login_max_attempts_per_ip,
             Duration::from_secs(settings.login_window_secs),
         );
-        AppState(Arc::new(Inner { store, settings, clock, login_limiter, metrics: Metrics::default() }))
+        AppState(Arc::new(Inner { store, settings, clock, login_limiter, metrics: Metrics::default(), telephony }))
     }
 }
 

@@ -5,7 +5,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use kefu_core::Role;
 use kefu_server::Settings;
-use kefu_server::auth::password;
+use kefu_server::auth::{password, sip};
 use kefu_server::clock::Clock;
 use kefu_server::settings::{FIELDS, Sources};
 use kefu_store::{NewUser, Store, StoreError, UserPatch};
@@ -40,6 +40,9 @@ struct GlobalArgs {
     /// HTTP listen address (default 127.0.0.1:8080).
     #[arg(long, global = true, value_name = "ADDR")]
     http: Option<String>,
+    /// SIP listen address, UDP and TCP (default off; the demo uses 127.0.0.1:5060).
+    #[arg(long, global = true, value_name = "ADDR")]
+    sip: Option<String>,
     /// Log filter (default info).
     #[arg(long, global = true, value_name = "FILTER")]
     log: Option<String>,
@@ -86,14 +89,15 @@ enum UserCommand {
         /// Display name (default: the username).
         #[arg(long)]
         display_name: Option<String>,
-        /// SIP extension.
+        /// SIP extension (2–16 digits); the phone registers as it with the user's password.
         #[arg(long)]
         extension: Option<String>,
         /// Read the password from the first line of standard input.
         #[arg(long)]
         password_stdin: bool,
     },
-    /// Set a user's password (ends their sessions); prints a generated one unless --password-stdin.
+    /// Set a user's password (ends their sessions; with an extension, also their phone's SIP
+    /// password); prints a generated one unless --password-stdin.
     Passwd {
         /// Login name.
         username: String,
@@ -115,6 +119,7 @@ impl GlobalArgs {
             ("data_dir", &self.data_dir),
             ("database_url", &self.database_url),
             ("http", &self.http),
+            ("sip", &self.sip),
             ("log", &self.log),
         ] {
             if let Some(v) = value {
@@ -124,8 +129,10 @@ impl GlobalArgs {
         o
     }
 
-    fn load(&self) -> Result<Settings, ExitCode> {
-        Settings::load(&Sources::from_process(self.config.clone(), self.overrides())).map_err(|problems| {
+    fn load(&self, defaults: &[(&str, &str)]) -> Result<Settings, ExitCode> {
+        let mut sources = Sources::from_process(self.config.clone(), self.overrides());
+        sources.defaults = defaults.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        Settings::load(&sources).map_err(|problems| {
             eprintln!("kefu: the configuration has {} problem(s):", problems.len());
             for p in &problems {
                 eprintln!("  - {p}");
@@ -135,13 +142,20 @@ impl GlobalArgs {
     }
 }
 
+/// What the demo runs with unless told otherwise: telephony on, for phones on this machine.
+const DEMO_DEFAULTS: &[(&str, &str)] = &[("sip", "127.0.0.1:5060")];
+
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let settings = match cli.command {
         Command::CheckConfig { explain } => return check_config(&cli.global, explain),
         Command::Sim(args) => return sim::run(args),
-        _ => match cli.global.load() {
+        Command::Demo { .. } => match cli.global.load(DEMO_DEFAULTS) {
+            Ok(s) => s,
+            Err(code) => return code,
+        },
+        _ => match cli.global.load(&[]) {
             Ok(s) => s,
             Err(code) => return code,
         },
@@ -173,13 +187,17 @@ pub fn main() -> ExitCode {
 }
 
 fn init_logging(filter: &str) {
+    // rsipstack logs every SIP message it receives, with its text, at `info`: too costly and
+    // too noisy (phone numbers, digest headers) for a default. Ask for it by name to see it.
+    let filter = if filter.contains("rsipstack") { filter.to_owned() } else { format!("{filter},rsipstack=warn") };
+    let filter = filter.as_str();
     let filter =
         tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
 }
 
 fn check_config(global: &GlobalArgs, explain: bool) -> ExitCode {
-    let settings = match global.load() {
+    let settings = match global.load(&[]) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -212,7 +230,7 @@ async fn serve(settings: Settings, demo: Option<Option<String>>) -> anyhow::Resu
     let clock = Clock::default();
     if let Some(pw) = demo {
         let pw = pw.unwrap_or_else(password::random_password);
-        kefu_server::demo::seed(&store, &clock, &pw).await.context("seeding the demo tenant")?;
+        kefu_server::demo::seed(&store, &clock, &pw, &settings.sip_realm).await.context("seeding the demo tenant")?;
         let app = kefu_server::build_with_store(settings, store, clock).await?;
         print_demo_banner(app.http_addr(), &pw);
         return app.run_until_stopped().await;
@@ -266,6 +284,11 @@ async fn user(settings: Settings, cmd: UserCommand) -> anyhow::Result<()> {
     let result = match cmd {
         UserCommand::Add { username, role, display_name, extension, password_stdin } => {
             let role: Role = role.parse()?;
+            if let Some(e) = &extension
+                && !((2..=16).contains(&e.len()) && e.chars().all(|c| c.is_ascii_digit()))
+            {
+                anyhow::bail!("extension must be 2–16 digits");
+            }
             let (pw, generated) = read_password(password_stdin)?;
             let new = NewUser {
                 display_name: display_name.unwrap_or_else(|| username.clone()),
@@ -273,6 +296,7 @@ async fn user(settings: Settings, cmd: UserCommand) -> anyhow::Result<()> {
                 role,
                 password_hash: password::hash_async(pw.clone()).await?,
                 team_id: None,
+                sip: sip::for_user(&settings.sip_realm, extension.as_deref(), &pw),
                 extension,
                 skills: Vec::new(),
             };
@@ -287,8 +311,11 @@ async fn user(settings: Settings, cmd: UserCommand) -> anyhow::Result<()> {
         UserCommand::Passwd { username, password_stdin } => {
             let user = find(&store, &username).await?;
             let (pw, generated) = read_password(password_stdin)?;
-            let patch =
-                UserPatch { password_hash: Some(password::hash_async(pw.clone()).await?), ..Default::default() };
+            let patch = UserPatch {
+                password_hash: Some(password::hash_async(pw.clone()).await?),
+                sip: sip::for_user(&settings.sip_realm, user.extension.as_deref(), &pw),
+                ..Default::default()
+            };
             store.update_user(user.id, &patch, now).await?;
             audit(&store, now, "user.password_reset", &username).await?;
             println!("password changed for {username}; their sessions have ended");

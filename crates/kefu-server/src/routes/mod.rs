@@ -4,12 +4,15 @@
 
 pub mod audit;
 pub mod auth;
+pub mod calls;
 pub mod events;
 pub mod health;
 pub mod openapi;
 pub mod queues;
+pub mod recordings;
 pub mod skills;
 pub mod teams;
+pub mod trunks;
 pub mod users;
 
 use crate::auth::Access;
@@ -20,7 +23,10 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::Method;
 use axum::http::request::Parts;
 use axum::routing::{MethodFilter, MethodRouter, on};
-use kefu_core::Permission::{AuditRead, ConfigManage, ConfigRead, DirectoryRead, EventLogRead, UsersManage};
+use kefu_core::Permission::{
+    AuditRead, CallsControl, ConfigManage, ConfigRead, DirectoryRead, EventLogRead, RecordingsRead, TelephonyMonitor,
+    TrunksManage, UsersManage,
+};
 use std::net::SocketAddr;
 
 /// One route: method, path template, who may call it, and the handler.
@@ -54,7 +60,7 @@ where
 
 /// Every route of the API.
 pub fn table() -> Vec<RouteDef> {
-    use Access::{Allowed, Authenticated, Public, SelfOr};
+    use Access::{Allowed, Authenticated, OwnOr, Public, SelfOr};
     use Method as M;
     vec![
         // operations
@@ -91,6 +97,25 @@ pub fn table() -> Vec<RouteDef> {
         route(M::GET, "/api/v1/queues/{id}", Allowed(ConfigRead), queues::get),
         route(M::PATCH, "/api/v1/queues/{id}", Allowed(ConfigManage), queues::update),
         route(M::DELETE, "/api/v1/queues/{id}", Allowed(ConfigManage), queues::delete),
+        // telephony
+        route(M::GET, "/api/v1/trunks", Allowed(TrunksManage), trunks::list),
+        route(M::POST, "/api/v1/trunks", Allowed(TrunksManage), trunks::create),
+        route(M::GET, "/api/v1/trunks/{id}", Allowed(TrunksManage), trunks::get),
+        route(M::PATCH, "/api/v1/trunks/{id}", Allowed(TrunksManage), trunks::update),
+        route(M::DELETE, "/api/v1/trunks/{id}", Allowed(TrunksManage), trunks::delete),
+        route(M::GET, "/api/v1/recordings", OwnOr(RecordingsRead), recordings::list),
+        route(M::GET, "/api/v1/recordings/{id}", OwnOr(RecordingsRead), recordings::get),
+        // telephony
+        route(M::GET, "/api/v1/registrations", Allowed(TelephonyMonitor), calls::registrations),
+        route(M::GET, "/api/v1/calls", Allowed(CallsControl), calls::list),
+        route(M::POST, "/api/v1/calls", Allowed(CallsControl), calls::dial),
+        route(M::GET, "/api/v1/calls/{id}", Allowed(CallsControl), calls::get),
+        route(M::POST, "/api/v1/calls/{id}/hold", Allowed(CallsControl), calls::hold),
+        route(M::POST, "/api/v1/calls/{id}/unhold", Allowed(CallsControl), calls::unhold),
+        route(M::POST, "/api/v1/calls/{id}/hangup", Allowed(CallsControl), calls::hangup),
+        route(M::POST, "/api/v1/calls/{id}/transfer", Allowed(CallsControl), calls::transfer),
+        route(M::POST, "/api/v1/calls/{id}/transfer/complete", Allowed(CallsControl), calls::complete_transfer),
+        route(M::POST, "/api/v1/calls/{id}/transfer/cancel", Allowed(CallsControl), calls::cancel_transfer),
         // logs
         route(M::GET, "/api/v1/events/log", Allowed(EventLogRead), events::log),
         route(M::GET, "/api/v1/audit", Allowed(AuditRead), audit::list),

@@ -1,6 +1,6 @@
 //! The OpenAPI document, generated from the handlers' annotations.
 
-use super::{audit, auth, events, health, queues, skills, teams, users};
+use super::{audit, auth, calls, events, health, queues, recordings, skills, teams, trunks, users};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -15,6 +15,10 @@ use utoipa::{Modify, OpenApi};
         teams::list, teams::create, teams::get, teams::update, teams::delete,
         skills::list, skills::create, skills::get, skills::update, skills::delete,
         queues::list, queues::create, queues::get, queues::update, queues::delete,
+        trunks::list, trunks::create, trunks::get, trunks::update, trunks::delete,
+        recordings::list, recordings::get,
+        calls::registrations, calls::list, calls::dial, calls::get, calls::hold, calls::unhold, calls::hangup,
+        calls::transfer, calls::complete_transfer, calls::cancel_transfer,
         events::log, audit::list,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorCode)),

@@ -4,9 +4,11 @@
 
 mod auth;
 mod bad_input;
+mod calls;
 mod crud;
 mod ops;
 mod role_matrix;
+mod telephony;
 
 use kefu_core::Role;
 use kefu_server::auth::password;
@@ -34,6 +36,7 @@ pub struct TestApp {
     pub store: kefu_store::Store,
     pub clock: Clock,
     pub users: HashMap<Role, User>,
+    pub sip_addr: Option<std::net::SocketAddr>,
     pub tokens: HashMap<Role, String>,
     shutdown: ShutdownHandle,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
@@ -66,6 +69,7 @@ impl TestApp {
                         team_id: None,
                         extension: None,
                         skills: vec![],
+                        sip: None,
                     },
                     clock.now(),
                 )
@@ -76,6 +80,7 @@ impl TestApp {
         let app = kefu_server::build_with_store(settings, store.clone(), clock.clone()).await.unwrap();
         let base = format!("http://{}", app.http_addr());
         let shutdown = app.shutdown_handle();
+        let sip_addr = app.sip_addr();
         let task = tokio::spawn(app.run_until_stopped());
         let mut t = TestApp {
             base,
@@ -84,6 +89,7 @@ impl TestApp {
             store,
             clock,
             users,
+            sip_addr,
             tokens: HashMap::new(),
             shutdown,
             task,

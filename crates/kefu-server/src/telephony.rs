@@ -1,0 +1,253 @@
+//! Telephony inside the server: starts the SIP server (kefu-sip) from the settings, answers its
+//! credential lookups from the store, and writes its call events to the event log and its
+//! finished recordings to the recordings index.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kefu_core::event::{Event, EventKind};
+use kefu_core::{EventId, InteractionId, RecordingId, Timestamp, UserId};
+use kefu_sip::media::engine::MediaConfig;
+use kefu_sip::registrar::ExpiryPolicy;
+use kefu_sip::server::{
+    BoxFuture, CallEvent, CallEventKind, Directory, IpNet, SipConfig, SipHandle, SipSecret, SipServer, Trunk,
+    TrunkTransport,
+};
+use kefu_store::{NewRecording, Store};
+use serde_json::json;
+use tokio::sync::{mpsc, oneshot};
+use tracing::{info, warn};
+
+use crate::settings::Settings;
+
+/// The running telephony: the SIP handle and the task that records its events.
+pub struct Telephony {
+    /// Call control, registrations and live calls.
+    pub sip: SipHandle,
+    stop: Mutex<Option<(oneshot::Sender<()>, tokio::task::JoinHandle<()>)>>,
+}
+
+/// Credentials from the store; extension → user id is remembered for event records.
+struct StoreDirectory {
+    store: Store,
+    users: Arc<Mutex<HashMap<String, UserId>>>,
+}
+
+impl Directory for StoreDirectory {
+    fn sip_secret<'a>(&'a self, extension: &'a str) -> BoxFuture<'a, Option<SipSecret>> {
+        Box::pin(async move {
+            match self.store.sip_secret(extension).await {
+                Ok(Some(s)) => {
+                    if let Ok(mut users) = self.users.lock() {
+                        users.insert(s.extension.clone(), s.user_id);
+                    }
+                    Some(SipSecret { ha1_md5: s.ha1_md5, ha1_sha256: s.ha1_sha256, realm: s.realm, enabled: s.enabled })
+                }
+                Ok(None) => None,
+                Err(e) => {
+                    warn!(error = %e, "SIP credential lookup failed");
+                    None
+                }
+            }
+        })
+    }
+}
+
+/// The store's trunks as the SIP server wants them; trunks with unusable fields are skipped
+/// with a warning (the admin API validates them, so this only guards hand-edited rows).
+pub fn sip_trunks(rows: Vec<kefu_store::Trunk>) -> Vec<Trunk> {
+    rows.into_iter()
+        .filter_map(|t| {
+            let allow_from: Result<Vec<IpNet>, _> = t.allow_from.iter().map(|a| a.parse::<IpNet>()).collect();
+            match allow_from {
+                Ok(allow_from) => Some(Trunk {
+                    name: t.name,
+                    host: t.host,
+                    port: t.port,
+                    transport: match t.transport {
+                        kefu_store::TrunkTransport::Udp => TrunkTransport::Udp,
+                        kefu_store::TrunkTransport::Tcp => TrunkTransport::Tcp,
+                    },
+                    auth_username: t.auth_username,
+                    auth_password: t.auth_password.map(|s| s.expose().to_owned()),
+                    allow_from,
+                    inbound_routes: t.inbound_routes,
+                    caller_id: t.caller_id,
+                }),
+                Err(e) => {
+                    warn!(trunk = %t.name, error = %e, "trunk skipped");
+                    None
+                }
+            }
+        })
+        .collect()
+}
+
+/// Gives the running SIP server the store's current trunks (after an admin change).
+pub async fn reload_trunks(state: &crate::state::AppState) {
+    let Some(t) = &state.telephony else { return };
+    match state.store.enabled_trunks().await {
+        Ok(rows) => t.sip.set_trunks(sip_trunks(rows)),
+        Err(e) => warn!(error = %e, "trunks could not be reloaded; the SIP server keeps the previous list"),
+    }
+}
+
+/// Starts telephony when `settings.sip` is set.
+pub async fn start(settings: &Settings, store: &Store) -> anyhow::Result<Option<Telephony>> {
+    let Some(listen) = settings.sip else { return Ok(None) };
+    let public_ip = settings.sip_public_ip.unwrap_or(if listen.ip().is_unspecified() {
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    } else {
+        listen.ip()
+    });
+    let recordings_dir = settings
+        .recording
+        .then(|| settings.recordings_dir.clone().unwrap_or_else(|| settings.data_dir.join("recordings")));
+    let cfg = SipConfig {
+        listen,
+        public_ip,
+        realm: settings.sip_realm.clone(),
+        media: MediaConfig { bind_ip: listen.ip(), port_min: settings.rtp_port_min, port_max: settings.rtp_port_max },
+        ring_timeout: Duration::from_secs(settings.ring_timeout_secs),
+        recordings_dir,
+        music_on_hold: kefu_sip::media::tones::music_on_hold().into(),
+        expiry: ExpiryPolicy::default(),
+    };
+    let users = Arc::new(Mutex::new(HashMap::new()));
+    let directory = Arc::new(StoreDirectory { store: store.clone(), users: users.clone() });
+    let trunks = sip_trunks(store.enabled_trunks().await?);
+    let (events_tx, events_rx) = mpsc::unbounded_channel();
+    let sip = SipServer::start(cfg, directory, trunks, events_tx)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot start SIP on {listen}: {e}"))?;
+    info!(sip = %sip.local_addr(), "telephony started");
+    let (stop_tx, stop_rx) = oneshot::channel();
+    let writer = tokio::spawn(record_events(store.clone(), users, events_rx, stop_rx));
+    Ok(Some(Telephony { sip, stop: Mutex::new(Some((stop_tx, writer))) }))
+}
+
+impl Telephony {
+    /// Hangs up live calls, then waits for their last events to be written.
+    pub async fn shutdown(&self) {
+        self.sip.shutdown().await;
+        let stop = self.stop.lock().ok().and_then(|mut s| s.take());
+        if let Some((tx, task)) = stop {
+            let _ = tx.send(());
+            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+        }
+    }
+}
+
+/// Writes call events to the event log (and recordings to their index) until told to stop,
+/// then drains what is left.
+async fn record_events(
+    store: Store,
+    users: Arc<Mutex<HashMap<String, UserId>>>,
+    mut rx: mpsc::UnboundedReceiver<CallEvent>,
+    mut stop: oneshot::Receiver<()>,
+) {
+    loop {
+        tokio::select! {
+            event = rx.recv() => match event {
+                Some(event) => write_event(&store, &users, event).await,
+                None => return,
+            },
+            _ = &mut stop => {
+                while let Ok(event) = rx.try_recv() {
+                    write_event(&store, &users, event).await;
+                }
+                return;
+            }
+        }
+    }
+}
+
+async fn user_of(store: &Store, users: &Mutex<HashMap<String, UserId>>, extension: &str) -> Option<UserId> {
+    if let Some(id) = users.lock().ok().and_then(|u| u.get(extension).copied()) {
+        return Some(id);
+    }
+    let id = store.sip_secret(extension).await.ok().flatten().map(|s| s.user_id)?;
+    if let Ok(mut u) = users.lock() {
+        u.insert(extension.to_owned(), id);
+    }
+    Some(id)
+}
+
+async fn write_event(store: &Store, users: &Mutex<HashMap<String, UserId>>, event: CallEvent) {
+    let Ok(kind) = EventKind::from_str(event.kind.name()) else {
+        warn!(kind = event.kind.name(), "call event without an event-log kind");
+        return;
+    };
+    let agent = match &event.agent {
+        Some(ext) => user_of(store, users, ext).await,
+        None => None,
+    };
+    let mut record = Event::new(EventId::from_uuid(uuid::Uuid::now_v7()), Timestamp::from_millis(event.at_ms), kind);
+    record.interaction = InteractionId::from_str(&event.call.0).ok();
+    record.agent = agent;
+    record.data = event_data(&event);
+    if let CallEventKind::RecordingSaved(rec) = &event.kind {
+        let agent_id = match &rec.agent_extension {
+            Some(ext) => user_of(store, users, ext).await,
+            None => None,
+        };
+        let new = NewRecording {
+            id: RecordingId::from_uuid(uuid::Uuid::now_v7()),
+            call_id: event.call.0.clone(),
+            agent_id,
+            agent_extension: rec.agent_extension.clone(),
+            caller: rec.customer.clone(),
+            callee: rec.dialled.clone(),
+            started_at: Timestamp::from_millis(rec.started_at_ms),
+            duration_ms: i64::try_from(rec.duration_ms).unwrap_or(i64::MAX),
+            path: rec.path.display().to_string(),
+            size_bytes: i64::try_from(rec.size_bytes).unwrap_or(i64::MAX),
+        };
+        if let Err(e) = store.insert_recording(&new, Timestamp::from_millis(event.at_ms)).await {
+            warn!(error = %e, path = %rec.path.display(), "recording could not be indexed");
+        }
+    }
+    if let Err(e) = store.append_event(&record).await {
+        warn!(error = %e, kind = %kind, "call event could not be written");
+    }
+}
+
+/// The kind-specific details of a call event, as stored in the log.
+fn event_data(event: &CallEvent) -> serde_json::Value {
+    let mut data = match &event.kind {
+        CallEventKind::LegCreated { role, direction, party } => json!({
+            "role": role.as_str(),
+            "direction": match direction { kefu_sip::server::LegDirection::Inbound => "inbound", kefu_sip::server::LegDirection::Outbound => "outbound" },
+            "party": party,
+        }),
+        CallEventKind::LegRinging | CallEventKind::LegAnswered => json!({}),
+        CallEventKind::Bridged { customer, agent } => json!({ "customer_leg": customer, "agent_leg": agent }),
+        CallEventKind::Held { by } | CallEventKind::Resumed { by } => json!({ "by": by }),
+        CallEventKind::Transferred { mode, to } => json!({ "mode": mode.as_str(), "to": to }),
+        CallEventKind::TransferFailed { to, sip_code } => json!({ "to": to, "sip_code": sip_code }),
+        CallEventKind::Digit { digit, via } => json!({
+            "digit": digit.to_string(),
+            "via": match via { kefu_sip::server::DigitVia::Rfc4733 => "rfc4733", kefu_sip::server::DigitVia::Info => "info" },
+        }),
+        CallEventKind::LegEnded { cause, sip_code } => json!({ "cause": cause.as_str(), "sip_code": sip_code }),
+        CallEventKind::RecordingSaved(r) => json!({
+            "path": r.path.display().to_string(),
+            "duration_ms": r.duration_ms,
+            "size_bytes": r.size_bytes,
+            "customer": r.customer,
+            "dialled": r.dialled,
+        }),
+        CallEventKind::RecordingFailed { message } => json!({ "message": message }),
+        CallEventKind::CallEnded { cause, talk_ms } => json!({ "cause": cause.as_str(), "talk_ms": talk_ms }),
+    };
+    if let (Some(leg), Some(obj)) = (event.leg, data.as_object_mut()) {
+        obj.insert("leg".into(), json!(leg));
+    }
+    if let (Some(ext), Some(obj)) = (&event.agent, data.as_object_mut()) {
+        obj.insert("agent_extension".into(), json!(ext));
+    }
+    data
+}
