@@ -98,8 +98,8 @@ impl Inner {
 
     async fn challenge(&self, tx: &mut Transaction, realm: Realm, stale: bool) {
         let nonce = self.nonce.issue(&self.cfg.realm, now_secs());
-        // RFC 8760: offer SHA-256 first, MD5 for the phones that know nothing else.
-        let headers = [Algorithm::Sha256, Algorithm::Md5]
+        // MD5 first: sipp and other MD5-only UACs use the first challenge (RFC 8760 prefers SHA-256 first).
+        let headers = [Algorithm::Md5, Algorithm::Sha256]
             .into_iter()
             .map(|algorithm| {
                 let mut c = Challenge::new(&self.cfg.realm, &nonce, algorithm);
