@@ -551,8 +551,8 @@ async fn removing_a_leg_and_late_answer() {
     session.close().await;
 }
 
-/// CPU per relayed call, by hand:
-/// `KEFU_LOAD_CALLS=1000 cargo test --release -p kefu-sip --lib media::engine::tests::load -- --ignored --nocapture`
+/// CPU per relayed call, by hand (`KEFU_LOAD_RECORDED=300` also records the first 300 calls):
+/// `KEFU_LOAD_CALLS=1000 KEFU_LOAD_SECS=10 cargo test --release -p kefu-sip --lib media::engine::tests::load -- --ignored --nocapture`
 ///
 /// The engine runs on a two-worker Tokio runtime; the phones are one plain thread sending 50
 /// packets per second each way per call and reading what comes back. CPU is read per thread
@@ -562,6 +562,8 @@ async fn removing_a_leg_and_late_answer() {
 fn load() {
     let calls: usize = std::env::var("KEFU_LOAD_CALLS").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
     let secs: u64 = std::env::var("KEFU_LOAD_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(10);
+    let recorded: usize = std::env::var("KEFU_LOAD_RECORDED").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+    let dir = tempfile::tempdir().unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("engine-worker")
@@ -588,6 +590,9 @@ fn load() {
             session.add_leg(leg(2, sb, pb.local_addr().unwrap(), Law::Mu));
             session.route(LegId(1), Source::Leg(LegId(2)));
             session.route(LegId(2), Source::Leg(LegId(1)));
+            if sessions.len() < recorded {
+                session.start_recording(dir.path().join(format!("{}.wav", sessions.len())), LegId(1), LegId(2));
+            }
             sessions.push(session);
             phones.push((pa, ea, pb, eb));
         }
@@ -627,10 +632,10 @@ fn load() {
         .unwrap();
     // Warm up, then measure a window.
     std::thread::sleep(Duration::from_secs(2));
-    let cpu0 = thread_cpu();
+    let (cpu0, machine0) = (thread_cpu(), machine_cpu());
     let t0 = std::time::Instant::now();
     std::thread::sleep(Duration::from_secs(secs));
-    let cpu1 = thread_cpu();
+    let (cpu1, machine1) = (thread_cpu(), machine_cpu());
     let wall = t0.elapsed().as_secs_f64();
     stop.store(true, Ordering::Relaxed);
     let (sent, received, late, elapsed) = phones_thread.join().unwrap();
@@ -640,24 +645,39 @@ fn load() {
         };
         (sum(&cpu1) - sum(&cpu0)) / wall
     };
-    let (engine_cpu, phones_cpu) = (cpu("engine-worker"), cpu("phones"));
+    let (engine_cpu, phones_cpu, recorder_cpu) = (cpu("engine-worker"), cpu("phones"), cpu("kefu-recorder"));
+    let (busy, total) = (machine1.0 - machine0.0, machine1.1 - machine0.1);
+    let others = busy / total * machine1.2 - cpu("");
     let rate = received as f64 / elapsed.as_secs_f64();
     println!(
-        "{calls} two-leg calls relayed for {wall:.1} s: engine {:.1} % of one core ({:.2} ms CPU per call-second, \
+        "{calls} two-leg calls ({recorded} recorded) relayed for {wall:.1} s: engine {:.1} % of one core ({:.2} ms CPU per call-second, \
          {:.2} µs per packet); phones {:.1} %; {sent} packets sent, {received} relayed back ({rate:.0}/s, \
-         {:.2} % lost); phone thread late {late} times",
+         {:.2} % lost); phone thread late {late} times; recorder thread {:.1} %; other processes {:.0} % of one core",
         engine_cpu * 100.0,
         engine_cpu * 1000.0 / calls as f64,
         engine_cpu * 1e6 / rate,
         phones_cpu * 100.0,
         100.0 * (1.0 - received as f64 / sent as f64),
+        recorder_cpu * 100.0,
+        others * 100.0,
     );
-    rt.block_on(async {
+    let run_for = elapsed.as_secs_f64();
+    let durations: Vec<f64> = rt.block_on(async {
+        let mut durations = Vec::new();
         for s in &sessions {
-            s.close().await;
+            if let Some(info) = s.close().await {
+                durations.push(info.unwrap().duration.as_secs_f64());
+            }
         }
+        durations
     });
     assert_eq!(engine.active_sessions(), 0);
+    assert_eq!(durations.len(), recorded);
+    if let (Some(min), Some(max)) =
+        (durations.iter().copied().reduce(f64::min), durations.iter().copied().reduce(f64::max))
+    {
+        println!("{recorded} recordings of {min:.2}-{max:.2} s (phones ran {run_for:.2} s)");
+    }
 }
 
 /// CPU seconds used so far by each thread of this process, keyed by `name/tid`.
@@ -677,4 +697,16 @@ fn thread_cpu() -> std::collections::HashMap<String, f64> {
         out.insert(format!("{}/{}", name.trim(), entry.file_name().to_string_lossy()), ticks / 100.0);
     }
     out
+}
+
+/// (busy, total) jiffies of the whole machine since boot, and its number of CPUs.
+fn machine_cpu() -> (f64, f64, f64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap();
+    let fields: Vec<f64> =
+        stat.lines().next().unwrap().split_whitespace().skip(1).map(|f| f.parse().unwrap()).collect();
+    let total: f64 = fields.iter().sum();
+    // user nice system idle iowait …: idle and iowait are not busy.
+    let busy = total - fields[3] - fields[4];
+    let cpus = stat.lines().filter(|l| l.starts_with("cpu") && !l.starts_with("cpu ")).count() as f64;
+    (busy, total, cpus)
 }
