@@ -927,6 +927,10 @@ impl Call {
                 for b in l.branches.clone() {
                     spawn_cancel(b);
                 }
+                // Fail the leg now: a phone that never answered at all (gone without
+                // unregistering) sends no provisional, so rsipstack holds the CANCEL and the
+                // INVITE would only end at Timer B, 32 s later.
+                self.leg_failed(leg).await;
             }
             Internal::NoContacts { leg } => {
                 if let Some(l) = self.leg_mut(leg) {
