@@ -3,7 +3,6 @@
 //! finished recordings to the recordings index.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr};
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -98,20 +97,13 @@ pub async fn reload_trunks(state: &crate::state::AppState) {
 /// Starts telephony when `settings.sip` is set.
 pub async fn start(settings: &Settings, store: &Store) -> anyhow::Result<Option<Telephony>> {
     let Some(listen) = settings.sip else { return Ok(None) };
-    let public_ip = settings.sip_public_ip.unwrap_or(if listen.ip().is_unspecified() {
-        IpAddr::V4(Ipv4Addr::LOCALHOST)
-    } else {
-        listen.ip()
-    });
-    let recordings_dir = settings
-        .recording
-        .then(|| settings.recordings_dir.clone().unwrap_or_else(|| settings.data_dir.join("recordings")));
+    let recordings_dir = settings.recording.then(|| settings.recordings_dir());
     let cfg = SipConfig {
         listen,
-        public_ip,
+        public_ip: settings.sip_public_ip(),
         realm: settings.sip_realm.clone(),
         media: MediaConfig { bind_ip: listen.ip(), port_min: settings.rtp_port_min, port_max: settings.rtp_port_max },
-        ring_timeout: Duration::from_secs(settings.ring_timeout_secs),
+        ring_timeout: settings.ring_timeout(),
         recordings_dir,
         music_on_hold: kefu_sip::media::tones::music_on_hold().into(),
         expiry: ExpiryPolicy::default(),

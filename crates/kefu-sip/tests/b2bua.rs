@@ -9,13 +9,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
 
-use kefu_sip::digest::{Algorithm, ha1};
 use kefu_sip::media::engine::MediaConfig;
 use kefu_sip::media::wav::WavHeader;
 use kefu_sip::registrar::ExpiryPolicy;
 use kefu_sip::server::{
-    BoxFuture, CallEvent, CallEventKind, DigitVia, Directory, EndCause, SipConfig, SipHandle, SipSecret, SipServer,
-    TransferMode, Trunk, TrunkTransport,
+    CallEvent, CallEventKind, DigitVia, EndCause, SipConfig, SipHandle, SipSecret, SipServer, TransferMode, Trunk,
+    TrunkTransport,
 };
 use kefu_sip::testing::{CallFailed, TestCall, TestUa, Transport};
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -23,21 +22,8 @@ use tokio::sync::mpsc::UnboundedReceiver;
 const PASSWORD: &str = "s3cret-pw";
 const T: Duration = Duration::from_secs(5);
 
-struct Dir(HashMap<String, SipSecret>);
-
-impl Directory for Dir {
-    fn sip_secret<'a>(&'a self, extension: &'a str) -> BoxFuture<'a, Option<SipSecret>> {
-        Box::pin(async move { self.0.get(extension).cloned() })
-    }
-}
-
 fn secret(ext: &str) -> SipSecret {
-    SipSecret {
-        ha1_md5: ha1(Algorithm::Md5, ext, "kefu", PASSWORD),
-        ha1_sha256: ha1(Algorithm::Sha256, ext, "kefu", PASSWORD),
-        realm: "kefu".into(),
-        enabled: true,
-    }
+    kefu_sip::testing::secret(ext, PASSWORD, "kefu")
 }
 
 static PORTS: AtomicU16 = AtomicU16::new(31000);
@@ -86,7 +72,7 @@ async fn kefu(trunk_port: Option<u16>, ring: Duration) -> Kefu {
         .into_iter()
         .collect();
     let (tx, events) = tokio::sync::mpsc::unbounded_channel();
-    let sip = SipServer::start(cfg, Arc::new(Dir(users)), trunks, tx).await.unwrap();
+    let sip = SipServer::start(cfg, Arc::new(kefu_sip::testing::StaticDirectory(users)), trunks, tx).await.unwrap();
     Kefu { sip, events, _dir: dir, recordings }
 }
 
@@ -440,4 +426,20 @@ async fn malformed_sip_never_crashes_the_server() {
         }
     }
     assert_eq!(ua.options().await.unwrap(), 200, "still serving");
+}
+
+#[tokio::test]
+async fn an_invite_with_a_broken_contact_gets_400() {
+    let k = kefu(Some(9), T).await;
+    let _agent = k.agent("1001").await;
+    let ua = k.caller().await;
+    let invite = "INVITE sip:4000@127.0.0.1 SIP/2.0\r\n\
+        Via: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKbadcontact1;rport\r\n\
+        From: <sip:13800138000@127.0.0.1>;tag=bc1\r\nTo: <sip:4000@127.0.0.1>\r\n\
+        Call-ID: broken-contact-1\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\n\
+        Contact: <sip:13800138000@127.0.0.1:5099~\r\nContent-Length: 0\r\n\r\n";
+    let reply = ua.send_raw(invite.as_bytes(), Duration::from_millis(500)).await.unwrap();
+    let reply = reply.expect("kefu answers the INVITE");
+    assert!(reply.starts_with("SIP/2.0 400"), "{reply}");
+    assert!(k.sip.calls().is_empty(), "no call was created");
 }

@@ -35,7 +35,7 @@ use kefu_sip::media::rtp::is_rtcp;
 use kefu_sip::media::{DigitDetector, RtpPacket, TelephoneEvent};
 use kefu_sip::registrar::ExpiryPolicy;
 use kefu_sip::sdp::{Codec, Direction, LocalMedia, SessionDescription, answer_offer, build_offer, read_answer};
-use kefu_sip::server::{BoxFuture, Directory, SipConfig, SipHandle, SipSecret, SipServer, Trunk, TrunkTransport};
+use kefu_sip::server::{SipConfig, SipHandle, SipSecret, SipServer, Trunk, TrunkTransport};
 use kefu_sip::testing::{TestUa, Transport};
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -1089,21 +1089,8 @@ proptest! {
 
 const PASSWORD: &str = "s3cret-pw";
 
-struct Dir(HashMap<String, SipSecret>);
-
-impl Directory for Dir {
-    fn sip_secret<'a>(&'a self, extension: &'a str) -> BoxFuture<'a, Option<SipSecret>> {
-        Box::pin(async move { self.0.get(extension).cloned() })
-    }
-}
-
 fn secret(ext: &str) -> SipSecret {
-    SipSecret {
-        ha1_md5: ha1(Algorithm::Md5, ext, "kefu", PASSWORD),
-        ha1_sha256: ha1(Algorithm::Sha256, ext, "kefu", PASSWORD),
-        realm: "kefu".into(),
-        enabled: true,
-    }
+    kefu_sip::testing::secret(ext, PASSWORD, "kefu")
 }
 
 static PORTS: AtomicU16 = AtomicU16::new(36000);
@@ -1148,7 +1135,8 @@ async fn kefu() -> Kefu {
         let mut events = events;
         while events.recv().await.is_some() {}
     });
-    let sip = SipServer::start(cfg, Arc::new(Dir(users)), vec![trunk()], tx).await.unwrap();
+    let sip =
+        SipServer::start(cfg, Arc::new(kefu_sip::testing::StaticDirectory(users)), vec![trunk()], tx).await.unwrap();
     Kefu { sip, _dir: dir }
 }
 

@@ -127,50 +127,38 @@ impl Store {
         let limit = query.page.limit();
         let mut sql =
             String::from("SELECT id, at, kind, interaction, agent, queue, customer, data FROM events WHERE 1 = 1");
-        let mut args: Vec<Arg> = Vec::new();
-        let next = |args: &mut Vec<Arg>, a: Arg| {
-            args.push(a);
-            format!("${}", args.len())
-        };
+        let mut args = Args::default();
         if let Some(since) = query.since {
-            let p = next(&mut args, Arg::Int(since.as_millis()));
+            let p = args.push(Arg::Int(since.as_millis()));
             let _ = write!(sql, " AND at >= {p}");
         }
         if let Some(until) = query.until {
-            let p = next(&mut args, Arg::Int(until.as_millis()));
+            let p = args.push(Arg::Int(until.as_millis()));
             let _ = write!(sql, " AND at < {p}");
         }
         if !query.kinds.is_empty() {
-            let ps: Vec<String> =
-                query.kinds.iter().map(|k| next(&mut args, Arg::Text(k.as_str().to_owned()))).collect();
+            let ps: Vec<String> = query.kinds.iter().map(|k| args.push(Arg::Text(k.as_str().to_owned()))).collect();
             let _ = write!(sql, " AND kind IN ({})", ps.join(", "));
         }
         if let Some(agent) = query.agent {
-            let p = next(&mut args, Arg::Text(agent.to_string()));
+            let p = args.push(Arg::Text(agent.to_string()));
             let _ = write!(sql, " AND agent = {p}");
         }
         if let Some(queue) = query.queue {
-            let p = next(&mut args, Arg::Text(queue.to_string()));
+            let p = args.push(Arg::Text(queue.to_string()));
             let _ = write!(sql, " AND queue = {p}");
         }
         if let Some(cursor) = query.page.cursor.as_deref() {
             let c = EventCursor::decode(cursor)?;
-            let at1 = next(&mut args, Arg::Int(c.at.as_millis()));
-            let at2 = next(&mut args, Arg::Int(c.at.as_millis()));
-            let id = next(&mut args, Arg::Text(c.id));
+            let at1 = args.push(Arg::Int(c.at.as_millis()));
+            let at2 = args.push(Arg::Int(c.at.as_millis()));
+            let id = args.push(Arg::Text(c.id));
             let _ = write!(sql, " AND (at > {at1} OR (at = {at2} AND id > {id}))");
         }
-        let p = next(&mut args, Arg::Int(i64::from(limit) + 1));
+        let p = args.push(Arg::Int(i64::from(limit) + 1));
         let _ = write!(sql, " ORDER BY at, id LIMIT {p}");
 
-        let mut q = sqlx::query(&sql);
-        for a in args {
-            q = match a {
-                Arg::Int(v) => q.bind(v),
-                Arg::Text(v) => q.bind(v),
-            };
-        }
-        let rows = q.fetch_all(self.pool()).await?;
+        let rows = args.bind(&sql).fetch_all(self.pool()).await?;
         let items = rows
             .iter()
             .map(|r| {
@@ -196,7 +184,31 @@ impl Store {
     }
 }
 
+/// One bound value of a query built at run time.
 pub(crate) enum Arg {
     Int(i64),
     Text(String),
+}
+
+/// The values of a query whose WHERE clause is built at run time: [`Args::push`] returns the
+/// placeholder (`$n`) to write into the SQL, [`Args::bind`] binds them all in order.
+#[derive(Default)]
+pub(crate) struct Args(Vec<Arg>);
+
+impl Args {
+    pub(crate) fn push(&mut self, a: Arg) -> String {
+        self.0.push(a);
+        format!("${}", self.0.len())
+    }
+
+    pub(crate) fn bind(self, sql: &str) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments<'_>> {
+        let mut q = sqlx::query(sql);
+        for a in self.0 {
+            q = match a {
+                Arg::Int(v) => q.bind(v),
+                Arg::Text(v) => q.bind(v),
+            };
+        }
+        q
+    }
 }

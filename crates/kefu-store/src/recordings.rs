@@ -2,7 +2,7 @@
 //! belongs to. Listed newest first, filtered by agent, number and time.
 
 use crate::error::constraint_error;
-use crate::events::Arg;
+use crate::events::{Arg, Args};
 use crate::page::{Page, PageRequest};
 use crate::rows::{parse, parse_opt, ts};
 use crate::{Result, Store, StoreError};
@@ -158,46 +158,35 @@ impl Store {
     pub async fn list_recordings(&self, filter: &RecordingFilter, page: &PageRequest) -> Result<Page<Recording>> {
         let limit = page.limit();
         let mut sql = format!("SELECT {COLS} FROM recordings WHERE 1 = 1");
-        let mut args: Vec<Arg> = Vec::new();
-        let next = |args: &mut Vec<Arg>, a: Arg| {
-            args.push(a);
-            format!("${}", args.len())
-        };
+        let mut args = Args::default();
         if let Some(agent) = filter.agent_id {
-            let p = next(&mut args, Arg::Text(agent.to_string()));
+            let p = args.push(Arg::Text(agent.to_string()));
             let _ = write!(sql, " AND agent_id = {p}");
         }
         if let Some(number) = &filter.number {
-            let a = next(&mut args, Arg::Text(number.clone()));
-            let b = next(&mut args, Arg::Text(number.clone()));
+            let a = args.push(Arg::Text(number.clone()));
+            let b = args.push(Arg::Text(number.clone()));
             let _ = write!(sql, " AND (caller = {a} OR callee = {b})");
         }
         if let Some(from) = filter.from {
-            let p = next(&mut args, Arg::Int(from.as_millis()));
+            let p = args.push(Arg::Int(from.as_millis()));
             let _ = write!(sql, " AND started_at >= {p}");
         }
         if let Some(to) = filter.to {
-            let p = next(&mut args, Arg::Int(to.as_millis()));
+            let p = args.push(Arg::Int(to.as_millis()));
             let _ = write!(sql, " AND started_at < {p}");
         }
         if let Some(cursor) = page.cursor.as_deref() {
             let (at, id) = decode_cursor(cursor)?;
-            let at1 = next(&mut args, Arg::Int(at));
-            let at2 = next(&mut args, Arg::Int(at));
-            let id = next(&mut args, Arg::Text(id.to_string()));
+            let at1 = args.push(Arg::Int(at));
+            let at2 = args.push(Arg::Int(at));
+            let id = args.push(Arg::Text(id.to_string()));
             let _ = write!(sql, " AND (started_at < {at1} OR (started_at = {at2} AND id < {id}))");
         }
-        let p = next(&mut args, Arg::Int(i64::from(limit) + 1));
+        let p = args.push(Arg::Int(i64::from(limit) + 1));
         let _ = write!(sql, " ORDER BY started_at DESC, id DESC LIMIT {p}");
 
-        let mut q = sqlx::query(&sql);
-        for a in args {
-            q = match a {
-                Arg::Int(v) => q.bind(v),
-                Arg::Text(v) => q.bind(v),
-            };
-        }
-        let rows = q.fetch_all(self.pool()).await?;
+        let rows = args.bind(&sql).fetch_all(self.pool()).await?;
         let items = rows.iter().map(recording_from_row).collect::<Result<Vec<_>>>()?;
         Ok(Page::from_rows(items, limit, encode_cursor))
     }

@@ -6,13 +6,13 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use rsipstack::dialog::DialogId;
 use rsipstack::dialog::authenticate::Credential;
 use rsipstack::dialog::dialog::{DialogState, DialogStateReceiver, DialogStateSender, TerminatedReason};
 use rsipstack::dialog::invitation::{InviteAsyncResult, InviteOption};
 use rsipstack::dialog::invite_dialog::InviteDialog;
+use rsipstack::sip::prelude::ToTypedHeader;
 use rsipstack::sip::{Header, HeadersExt, StatusCode, StatusCodeKind};
 use rsipstack::transaction::Transaction;
 use rsipstack::transport::SipAddr;
@@ -265,6 +265,14 @@ pub(super) async fn inbound(server: Arc<Inner>, mut tx: Transaction) {
     if server.directory.sip_secret(&target_ext).await.is_none() {
         debug!(target = %target_ext, "call to an unknown extension");
         tx.reply(StatusCode::NotFound).await.ok();
+        return;
+    }
+    // A dialog needs the caller's Contact (its remote target); answer a missing or broken one
+    // here with 400 rather than failing later with 500.
+    let contact_ok = tx.original.contact_header().ok().is_some_and(|c| c.typed().is_ok());
+    if !contact_ok {
+        let warning = Header::Warning("399 kefu \"INVITE needs a valid Contact\"".into());
+        tx.reply_with(StatusCode::BadRequest, vec![warning], None).await.ok();
         return;
     }
     let offer = match SessionDescription::parse_bytes(&tx.original.body) {
@@ -1395,7 +1403,6 @@ impl Call {
         self.media.close().await;
         let talk_ms = self.answered_at.map(|a| u64::try_from(now_ms() - a).unwrap_or(0)).unwrap_or(0);
         self.emit(None, CallEventKind::CallEnded { cause, talk_ms });
-        let _ = Duration::ZERO;
     }
 }
 

@@ -36,6 +36,7 @@
 //!   shuts its SIP endpoint down.
 
 mod call;
+mod directory;
 mod media;
 mod tone;
 mod ua;
@@ -45,6 +46,7 @@ use std::hash::{BuildHasher as _, Hasher as _};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use call::{IncomingCall, PendingCall, TestCall};
+pub use directory::{StaticDirectory, secret};
 pub use media::{Received, TONE_MIN_FRACTION, TONE_MIN_RMS};
 pub use tone::{dominant_frequency, goertzel_power, rms, tone_fraction};
 pub use ua::TestUa;
