@@ -4,6 +4,8 @@ HERE="$ROOT/scripts/interop"
 SIPP_DIR="$HERE/sipp"
 KEFU_BIN=${KEFU_BIN:-$ROOT/target/release/kefu}
 PW=${KEFU_DEMO_PW:-interop-secret-42}
+# kefu reads every KEFU_* variable as a setting and refuses unknown ones: keep these two to ourselves.
+export -n KEFU_BIN KEFU_DEMO_PW
 HTTP_ADDR=${HTTP_ADDR:-127.0.0.1:18080}
 SIP_HOST=127.0.0.1
 SIP_PORT=${SIP_PORT:-15060}
@@ -30,7 +32,7 @@ trap 'exit 130' INT TERM
 start_kefu() {
     [[ -x $KEFU_BIN ]] || { echo "FAIL: $KEFU_BIN missing (cargo build --release -p kefu)"; exit 1; }
     KEFU_LOG=${KEFU_LOG:-warn} "$KEFU_BIN" demo --data-dir "$DATA" --http "$HTTP_ADDR" --sip "$SIP_ADDR" \
-        --log "${KEFU_LOG:-warn}" --demo-password "$PW" >"$WORK/kefu.log" 2>&1 &
+        --log "${KEFU_LOG:-warn}" --demo-password "$PW" >>"$WORK/kefu.log" 2>&1 &
     KEFU_PID=$!
     local i
     for i in $(seq 1 100); do
@@ -42,6 +44,13 @@ start_kefu() {
         sleep 0.2
     done
     echo "FAIL: kefu not ready after 20 s"; tail -50 "$WORK/kefu.log"; exit 1
+}
+
+stop_kefu() {
+    [[ -n $KEFU_PID ]] || return 0
+    kill "$KEFU_PID" 2>/dev/null || true
+    wait "$KEFU_PID" 2>/dev/null || true
+    KEFU_PID=
 }
 
 # sipp wrapper: run in $WORK (stat/trace files land there), no terminal.

@@ -7,6 +7,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use kefu_sip::digest::Algorithm;
+
 /// Everything the server can be configured with.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Settings {
@@ -36,6 +38,8 @@ pub struct Settings {
     pub sip: Option<SocketAddr>,
     /// The SIP digest realm phones authenticate in; SIP passwords are stored hashed with it.
     pub sip_realm: String,
+    /// The digest algorithms SIP challenges offer, in order (MD5 and/or SHA-256).
+    pub sip_digest_algorithms: Vec<Algorithm>,
     /// The address written in SDP and Contact headers; see [`Settings::sip_public_ip`].
     pub sip_public_ip: Option<IpAddr>,
     /// Lowest UDP port for RTP media (even).
@@ -66,6 +70,7 @@ impl Default for Settings {
             sqlite_synchronous: SqliteSync::Full,
             sip: None,
             sip_realm: "kefu".to_owned(),
+            sip_digest_algorithms: vec![Algorithm::Md5, Algorithm::Sha256],
             sip_public_ip: None,
             rtp_port_min: 20000,
             rtp_port_max: 29999,
@@ -277,6 +282,30 @@ pub const FIELDS: &[Field] = &[
             Ok(())
         },
         show: |s| s.sip_realm.clone(),
+    },
+    Field {
+        key: "sip_digest_algorithms",
+        doc: "Digest algorithms phones are challenged with, in order: md5, sha-256 or both, comma-separated (default md5,sha-256). Phones on old SIP stacks that give up on a SHA-256 challenge (baresip 1.0, some older desk phones) need md5 alone.",
+        set: |s, v| {
+            let mut algorithms = Vec::new();
+            for token in v.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+                let algorithm = match token.to_ascii_lowercase().as_str() {
+                    "md5" => Algorithm::Md5,
+                    "sha-256" | "sha256" => Algorithm::Sha256,
+                    _ => return Err(format!("expected md5 and/or sha-256, got `{token}`")),
+                };
+                if algorithms.contains(&algorithm) {
+                    return Err(format!("`{token}` is listed twice"));
+                }
+                algorithms.push(algorithm);
+            }
+            if algorithms.is_empty() {
+                return Err("name at least one algorithm: md5, sha-256".into());
+            }
+            s.sip_digest_algorithms = algorithms;
+            Ok(())
+        },
+        show: |s| s.sip_digest_algorithms.iter().map(|a| a.as_str().to_ascii_lowercase()).collect::<Vec<_>>().join(","),
     },
     Field {
         key: "sip_public_ip",
@@ -705,13 +734,15 @@ mod tests {
         assert_eq!(d.recordings_dir(), PathBuf::from("./data/recordings"));
         assert_eq!(d.sip_public_ip().to_string(), "127.0.0.1");
         assert_eq!(d.ring_timeout(), Duration::from_secs(30));
+        assert_eq!(d.sip_digest_algorithms, vec![Algorithm::Md5, Algorithm::Sha256]);
 
         let (s, _d) = src(
             Some("sip = \"0.0.0.0:5070\"\nrecording = false\nrtp_port_min = 30000\n"),
             &[("KEFU_SIP_REALM", "call center 客服"), ("KEFU_RTP_PORT_MAX", "30999"), ("KEFU_DATA_DIR", "/srv/kefu")],
-            &[("ring_timeout_secs", "20")],
+            &[("ring_timeout_secs", "20"), ("sip_digest_algorithms", " SHA-256 ,md5")],
         );
         let s = Settings::load(&s).unwrap();
+        assert_eq!(s.sip_digest_algorithms, vec![Algorithm::Sha256, Algorithm::Md5]);
         assert_eq!(s.sip, Some("0.0.0.0:5070".parse().unwrap()));
         assert_eq!(s.sip_public_ip().to_string(), "127.0.0.1", "unspecified listen address");
         assert_eq!(s.sip_realm, "call center 客服");
@@ -743,7 +774,7 @@ mod tests {
         let (s, _d) = src(
             Some("sip = \"5060\"\nsip_realm = \"a\\\"b\"\nrtp_port_min = 20001\nrecording = \"maybe\"\n"),
             &[("KEFU_RTP_PORT_MAX", "80"), ("KEFU_SIP_PUBLIC_IP", "0.0.0.0"), ("KEFU_RING_TIMEOUT_SECS", "0")],
-            &[("sip_realm", " ")],
+            &[("sip_realm", " "), ("sip_digest_algorithms", "md5,sha-512")],
         );
         let problems = Settings::load(&s).unwrap_err();
         let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
@@ -756,10 +787,15 @@ mod tests {
             "KEFU_SIP_PUBLIC_IP: must be an address others can reach",
             "KEFU_RING_TIMEOUT_SECS: must be greater than 0",
             "--sip-realm: must be 1–64 characters, got 0",
+            "--sip-digest-algorithms: expected md5 and/or sha-256, got `sha-512`",
         ] {
             assert!(text.iter().any(|p| p.contains(want)), "{want} missing from {text:#?}");
         }
-        assert_eq!(problems.len(), 8, "{text:#?}");
+        assert_eq!(problems.len(), 9, "{text:#?}");
+        for (bad, want) in [("", "name at least one"), ("md5,MD5", "listed twice")] {
+            let (s, _d) = src(None, &[("KEFU_SIP_DIGEST_ALGORITHMS", bad)], &[]);
+            assert!(Settings::load(&s).unwrap_err()[0].message.contains(want), "{bad}");
+        }
 
         let (s, _d) = src(None, &[("KEFU_RTP_PORT_MIN", "30000"), ("KEFU_RTP_PORT_MAX", "30000")], &[]);
         let problems = Settings::load(&s).unwrap_err();

@@ -107,6 +107,7 @@ pub async fn start(settings: &Settings, store: &Store) -> anyhow::Result<Option<
         recordings_dir,
         music_on_hold: kefu_sip::media::tones::music_on_hold().into(),
         expiry: ExpiryPolicy::default(),
+        digest_algorithms: settings.sip_digest_algorithms.clone(),
     };
     let users = Arc::new(Mutex::new(HashMap::new()));
     let directory = Arc::new(StoreDirectory { store: store.clone(), users: users.clone() });

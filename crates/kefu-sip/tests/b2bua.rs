@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
 
+use kefu_sip::digest::{Algorithm, Challenge};
 use kefu_sip::media::engine::MediaConfig;
 use kefu_sip::media::wav::WavHeader;
 use kefu_sip::registrar::ExpiryPolicy;
@@ -39,6 +40,10 @@ struct Kefu {
 /// that accepts calls from 127.0.0.1 (DID 4000 and anything else → 1001) and sends calls to
 /// 127.0.0.1:`trunk_port`.
 async fn kefu(trunk_port: Option<u16>, ring: Duration) -> Kefu {
+    kefu_with(trunk_port, ring, vec![Algorithm::Md5, Algorithm::Sha256]).await
+}
+
+async fn kefu_with(trunk_port: Option<u16>, ring: Duration, digest_algorithms: Vec<Algorithm>) -> Kefu {
     let mut users: HashMap<String, SipSecret> =
         ["1001", "1002", "1009"].iter().map(|e| (e.to_string(), secret(e))).collect();
     users.insert("1003".into(), SipSecret { enabled: false, ..secret("1003") });
@@ -54,6 +59,7 @@ async fn kefu(trunk_port: Option<u16>, ring: Duration) -> Kefu {
         recordings_dir: Some(recordings.clone()),
         music_on_hold: kefu_sip::media::tones::tone(300.0, 2000, 6000).into(),
         expiry: ExpiryPolicy { min_secs: 30, max_secs: 3600, default_secs: 600 },
+        digest_algorithms,
     };
     let trunks = trunk_port
         .map(|port| Trunk {
@@ -442,4 +448,57 @@ async fn an_invite_with_a_broken_contact_gets_400() {
     let reply = reply.expect("kefu answers the INVITE");
     assert!(reply.starts_with("SIP/2.0 400"), "{reply}");
     assert!(k.sip.calls().is_empty(), "no call was created");
+}
+
+/// `REGISTER` from extension `ext`, over UDP from `127.0.0.1:9`, with an optional Authorization.
+fn raw_register(ext: &str, seq: u32, authorization: Option<&str>) -> String {
+    let auth = authorization.map(|a| format!("Authorization: {a}\r\n")).unwrap_or_default();
+    format!(
+        "REGISTER sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKalg{seq};rport\r\n\
+         From: <sip:{ext}@127.0.0.1>;tag=alg\r\nTo: <sip:{ext}@127.0.0.1>\r\nCall-ID: algorithms-{ext}\r\n\
+         CSeq: {seq} REGISTER\r\nMax-Forwards: 70\r\nContact: <sip:{ext}@127.0.0.1:9>\r\n{auth}\
+         Expires: 60\r\nContent-Length: 0\r\n\r\n"
+    )
+}
+
+#[tokio::test]
+async fn challenges_offer_only_the_configured_digest_algorithms() {
+    // Old libre-based phones (baresip 1.0) give up on a 401 carrying any non-MD5 challenge, so
+    // an operator can offer MD5 alone; a response with an algorithm not offered is refused.
+    let k = kefu_with(None, T, vec![Algorithm::Md5]).await;
+    let ua = k.caller().await;
+    let reply = ua.send_raw(raw_register("1001", 1, None).as_bytes(), T).await.unwrap().expect("a 401");
+    assert!(reply.starts_with("SIP/2.0 401"), "{reply}");
+    let offered: Vec<Challenge> = reply
+        .lines()
+        .filter_map(|l| l.strip_prefix("WWW-Authenticate:"))
+        .map(|v| Challenge::parse(v.trim()).unwrap())
+        .collect();
+    assert_eq!(offered.iter().map(|c| c.algorithm).collect::<Vec<_>>(), vec![Algorithm::Md5], "{reply}");
+
+    let sha = Challenge { algorithm: Algorithm::Sha256, ..offered[0].clone() };
+    let answer = |c: &Challenge| c.respond("1001", PASSWORD, "REGISTER", "sip:127.0.0.1", "0a1b2c3d", 1).unwrap();
+    let reply = ua
+        .send_raw(raw_register("1001", 2, Some(&answer(&sha).to_header_value())).as_bytes(), T)
+        .await
+        .unwrap()
+        .expect("an answer");
+    assert!(reply.starts_with("SIP/2.0 403"), "SHA-256 was not offered: {reply}");
+    let reply = ua
+        .send_raw(raw_register("1001", 3, Some(&answer(&offered[0]).to_header_value())).as_bytes(), T)
+        .await
+        .unwrap()
+        .expect("an answer");
+    assert!(reply.starts_with("SIP/2.0 200"), "the MD5 answer is accepted: {reply}");
+
+    // The default offers both, MD5 first.
+    let k = kefu(None, T).await;
+    let ua = k.caller().await;
+    let reply = ua.send_raw(raw_register("1002", 1, None).as_bytes(), T).await.unwrap().expect("a 401");
+    let offered: Vec<Algorithm> = reply
+        .lines()
+        .filter_map(|l| l.strip_prefix("WWW-Authenticate:"))
+        .map(|v| Challenge::parse(v.trim()).unwrap().algorithm)
+        .collect();
+    assert_eq!(offered, vec![Algorithm::Md5, Algorithm::Sha256], "{reply}");
 }

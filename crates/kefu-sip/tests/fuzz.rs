@@ -1128,6 +1128,7 @@ async fn kefu() -> Kefu {
         recordings_dir: Some(dir.path().join("recordings")),
         music_on_hold: kefu_sip::media::tones::tone(300.0, 2000, 6000).into(),
         expiry: ExpiryPolicy { min_secs: 30, max_secs: 3600, default_secs: 600 },
+        digest_algorithms: vec![Algorithm::Md5, Algorithm::Sha256],
     };
     let (tx, events) = tokio::sync::mpsc::unbounded_channel();
     // Nobody reads call events here; keep the receiver alive and drained.

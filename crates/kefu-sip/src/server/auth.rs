@@ -74,6 +74,11 @@ impl Inner {
             tx.reply(StatusCode::Forbidden).await.ok();
             return None;
         }
+        if !self.cfg.digest_algorithms.contains(&credentials.algorithm.base()) {
+            info!(user = %credentials.username, algorithm = credentials.algorithm.as_str(), "digest algorithm not offered");
+            tx.reply(StatusCode::Forbidden).await.ok();
+            return None;
+        }
         let method = tx.original.method.to_string();
         let expected = Expected { method: &method, request_uri: &credentials.uri, realm: &self.cfg.realm };
         match self.nonce.authenticate(
@@ -98,10 +103,12 @@ impl Inner {
 
     async fn challenge(&self, tx: &mut Transaction, realm: Realm, stale: bool) {
         let nonce = self.nonce.issue(&self.cfg.realm, now_secs());
-        // MD5 first: sipp and other MD5-only UACs use the first challenge (RFC 8760 prefers SHA-256 first).
-        let headers = [Algorithm::Md5, Algorithm::Sha256]
-            .into_iter()
-            .map(|algorithm| {
+        // One header per configured algorithm, in the configured order (ADR 0009).
+        let headers = self
+            .cfg
+            .digest_algorithms
+            .iter()
+            .map(|&algorithm| {
                 let mut c = Challenge::new(&self.cfg.realm, &nonce, algorithm);
                 c.stale = stale;
                 let value = c.to_header_value();

@@ -80,6 +80,9 @@ pub struct SipConfig {
     pub music_on_hold: Arc<[i16]>,
     /// Registration expiry limits.
     pub expiry: ExpiryPolicy,
+    /// The digest algorithms challenges offer, one header each, in this order (MD5 and/or
+    /// SHA-256). A response using an algorithm not offered is refused.
+    pub digest_algorithms: Vec<crate::digest::Algorithm>,
 }
 
 /// The running SIP server's control surface. Cheap to clone.
