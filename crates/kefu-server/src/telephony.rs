@@ -136,22 +136,43 @@ impl Telephony {
 
 /// Writes call events to the event log (and recordings to their index) until told to stop,
 /// then drains what is left.
+/// Most call events written in one transaction.
+const EVENT_BATCH: usize = 512;
+/// How long the first event of a batch waits for others to share its commit.
+const EVENT_LINGER: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// Writes call events (and the recordings they announce) to the store, group-committed: the
+/// events of up to [`EVENT_LINGER`] (and whatever queued while the previous write ran) go in one
+/// transaction. One commit, and one fsync on SQLite, for many events instead of one each was
+/// most of what a call cost (BENCHMARKS.md).
 async fn record_events(
     store: Store,
     users: Arc<Mutex<HashMap<String, UserId>>>,
     mut rx: mpsc::UnboundedReceiver<CallEvent>,
     mut stop: oneshot::Receiver<()>,
 ) {
+    let mut batch = Vec::with_capacity(EVENT_BATCH);
     loop {
         tokio::select! {
-            event = rx.recv() => match event {
-                Some(event) => write_event(&store, &users, event).await,
-                None => return,
-            },
+            n = rx.recv_many(&mut batch, EVENT_BATCH) => {
+                if n == 0 {
+                    return;
+                }
+                let deadline = tokio::time::Instant::now() + EVENT_LINGER;
+                while batch.len() < EVENT_BATCH {
+                    let room = EVENT_BATCH - batch.len();
+                    match tokio::time::timeout_at(deadline, rx.recv_many(&mut batch, room)).await {
+                        Ok(n) if n > 0 => {}
+                        _ => break, // the linger is over, or the channel closed (the next recv sees it)
+                    }
+                }
+                write_events(&store, &users, std::mem::take(&mut batch)).await;
+            }
             _ = &mut stop => {
                 while let Ok(event) = rx.try_recv() {
-                    write_event(&store, &users, event).await;
+                    batch.push(event);
                 }
+                write_events(&store, &users, batch).await;
                 return;
             }
         }
@@ -169,42 +190,57 @@ async fn user_of(store: &Store, users: &Mutex<HashMap<String, UserId>>, extensio
     Some(id)
 }
 
-async fn write_event(store: &Store, users: &Mutex<HashMap<String, UserId>>, event: CallEvent) {
-    let Ok(kind) = EventKind::from_str(event.kind.name()) else {
-        warn!(kind = event.kind.name(), "call event without an event-log kind");
-        return;
-    };
-    let agent = match &event.agent {
-        Some(ext) => user_of(store, users, ext).await,
-        None => None,
-    };
-    let mut record = Event::new(EventId::from_uuid(uuid::Uuid::now_v7()), Timestamp::from_millis(event.at_ms), kind);
-    record.interaction = InteractionId::from_str(&event.call.0).ok();
-    record.agent = agent;
-    record.data = event_data(&event);
-    if let CallEventKind::RecordingSaved(rec) = &event.kind {
-        let agent_id = match &rec.agent_extension {
+/// Writes a batch in one transaction; if the store refuses it, row by row, so that one bad row
+/// (a recording of an agent deleted meanwhile…) loses nothing else.
+async fn write_events(store: &Store, users: &Mutex<HashMap<String, UserId>>, batch: Vec<CallEvent>) {
+    let mut events = Vec::with_capacity(batch.len());
+    let mut recordings = Vec::new();
+    for event in &batch {
+        let Ok(kind) = EventKind::from_str(event.kind.name()) else {
+            warn!(kind = event.kind.name(), "call event without an event-log kind");
+            continue;
+        };
+        let agent = match &event.agent {
             Some(ext) => user_of(store, users, ext).await,
             None => None,
         };
-        let new = NewRecording {
-            id: RecordingId::from_uuid(uuid::Uuid::now_v7()),
-            call_id: event.call.0.clone(),
-            agent_id,
-            agent_extension: rec.agent_extension.clone(),
-            caller: rec.customer.clone(),
-            callee: rec.dialled.clone(),
-            started_at: Timestamp::from_millis(rec.started_at_ms),
-            duration_ms: i64::try_from(rec.duration_ms).unwrap_or(i64::MAX),
-            path: rec.path.display().to_string(),
-            size_bytes: i64::try_from(rec.size_bytes).unwrap_or(i64::MAX),
-        };
-        if let Err(e) = store.insert_recording(&new, Timestamp::from_millis(event.at_ms)).await {
-            warn!(error = %e, path = %rec.path.display(), "recording could not be indexed");
+        let mut record =
+            Event::new(EventId::from_uuid(uuid::Uuid::now_v7()), Timestamp::from_millis(event.at_ms), kind);
+        record.interaction = InteractionId::from_str(&event.call.0).ok();
+        record.agent = agent;
+        record.data = event_data(event);
+        events.push(record);
+        if let CallEventKind::RecordingSaved(rec) = &event.kind {
+            let agent_id = match &rec.agent_extension {
+                Some(ext) => user_of(store, users, ext).await,
+                None => None,
+            };
+            let new = NewRecording {
+                id: RecordingId::from_uuid(uuid::Uuid::now_v7()),
+                call_id: event.call.0.clone(),
+                agent_id,
+                agent_extension: rec.agent_extension.clone(),
+                caller: rec.customer.clone(),
+                callee: rec.dialled.clone(),
+                started_at: Timestamp::from_millis(rec.started_at_ms),
+                duration_ms: i64::try_from(rec.duration_ms).unwrap_or(i64::MAX),
+                path: rec.path.display().to_string(),
+                size_bytes: i64::try_from(rec.size_bytes).unwrap_or(i64::MAX),
+            };
+            recordings.push((new, Timestamp::from_millis(event.at_ms)));
         }
     }
-    if let Err(e) = store.append_event(&record).await {
-        warn!(error = %e, kind = %kind, "call event could not be written");
+    let Err(e) = store.append_events_and_recordings(&events, &recordings).await else { return };
+    warn!(error = %e, events = events.len(), recordings = recordings.len(), "call events batch refused; writing one by one");
+    for (new, at) in &recordings {
+        if let Err(e) = store.insert_recording(new, *at).await {
+            warn!(error = %e, path = %new.path, "recording could not be indexed");
+        }
+    }
+    for record in &events {
+        if let Err(e) = store.append_event(record).await {
+            warn!(error = %e, kind = %record.kind, "call event could not be written");
+        }
     }
 }
 

@@ -71,53 +71,8 @@ impl Store {
         if events.is_empty() {
             return Ok(());
         }
-        let rows_per_statement = match self.backend() {
-            crate::Backend::Sqlite => SQLITE_ROWS_PER_STATEMENT,
-            crate::Backend::Postgres => POSTGRES_ROWS_PER_STATEMENT,
-        };
         let mut tx = self.pool().begin().await?;
-        for chunk in events.chunks(rows_per_statement) {
-            let mut sql =
-                String::from("INSERT INTO events (id, at, kind, interaction, agent, queue, customer, data) VALUES ");
-            for i in 0..chunk.len() {
-                let b = i * 8;
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                // Writing to a String cannot fail.
-                let _ = write!(
-                    sql,
-                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6,
-                    b + 7,
-                    b + 8
-                );
-            }
-            let mut q = sqlx::query(&sql);
-            for e in chunk {
-                q = q
-                    .bind(e.id.to_string())
-                    .bind(e.at.as_millis())
-                    .bind(e.kind.as_str())
-                    .bind(e.interaction.map(|v| v.to_string()))
-                    .bind(e.agent.map(|v| v.to_string()))
-                    .bind(e.queue.map(|v| v.to_string()))
-                    .bind(e.customer.map(|v| v.to_string()))
-                    .bind(to_json(&e.data)?);
-            }
-            q.execute(&mut *tx).await.map_err(|err| {
-                crate::error::constraint_error(
-                    err,
-                    |_| StoreError::Conflict("an event with one of these ids is already in the log".into()),
-                    |d| StoreError::Invalid(d.to_owned()),
-                )
-            })?;
-        }
+        insert_events(&mut tx, self.backend(), events).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -211,4 +166,59 @@ impl Args {
         }
         q
     }
+}
+
+/// Inserts `events` within `tx`, in multi-row statements.
+pub(crate) async fn insert_events(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: crate::Backend,
+    events: &[Event],
+) -> Result<()> {
+    let rows_per_statement = match backend {
+        crate::Backend::Sqlite => SQLITE_ROWS_PER_STATEMENT,
+        crate::Backend::Postgres => POSTGRES_ROWS_PER_STATEMENT,
+    };
+    for chunk in events.chunks(rows_per_statement) {
+        let mut sql =
+            String::from("INSERT INTO events (id, at, kind, interaction, agent, queue, customer, data) VALUES ");
+        for i in 0..chunk.len() {
+            let b = i * 8;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            // Writing to a String cannot fail.
+            let _ = write!(
+                sql,
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6,
+                b + 7,
+                b + 8
+            );
+        }
+        let mut q = sqlx::query(&sql);
+        for e in chunk {
+            q = q
+                .bind(e.id.to_string())
+                .bind(e.at.as_millis())
+                .bind(e.kind.as_str())
+                .bind(e.interaction.map(|v| v.to_string()))
+                .bind(e.agent.map(|v| v.to_string()))
+                .bind(e.queue.map(|v| v.to_string()))
+                .bind(e.customer.map(|v| v.to_string()))
+                .bind(to_json(&e.data)?);
+        }
+        q.execute(&mut **tx).await.map_err(|err| {
+            crate::error::constraint_error(
+                err,
+                |_| StoreError::Conflict("an event with one of these ids is already in the log".into()),
+                |d| StoreError::Invalid(d.to_owned()),
+            )
+        })?;
+    }
+    Ok(())
 }

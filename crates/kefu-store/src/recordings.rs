@@ -6,6 +6,7 @@ use crate::events::{Arg, Args};
 use crate::page::{Page, PageRequest};
 use crate::rows::{parse, parse_opt, ts};
 use crate::{Result, Store, StoreError};
+use kefu_core::event::Event;
 use kefu_core::{RecordingId, Timestamp, UserId};
 use serde::Serialize;
 use sqlx::Row;
@@ -114,34 +115,29 @@ impl Store {
     /// Stores a finished recording's metadata; a repeated id is a conflict, an unknown agent
     /// invalid.
     pub async fn insert_recording(&self, new: &NewRecording, now: Timestamp) -> Result<Recording> {
-        if new.duration_ms < 0 || new.size_bytes < 0 {
-            return Err(StoreError::Invalid("a recording's duration and size cannot be negative".into()));
-        }
-        sqlx::query(&format!("INSERT INTO recordings ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"))
-            .bind(new.id.to_string())
-            .bind(&new.call_id)
-            .bind(new.agent_id.map(|a| a.to_string()))
-            .bind(new.agent_extension.clone())
-            .bind(&new.caller)
-            .bind(&new.callee)
-            .bind(new.started_at.as_millis())
-            .bind(new.duration_ms)
-            .bind(&new.path)
-            .bind(new.size_bytes)
-            .bind(now.as_millis())
-            .execute(self.pool())
-            .await
-            .map_err(|e| {
-                constraint_error(
-                    e,
-                    |_| StoreError::Conflict(format!("recording `{}` already exists", new.id)),
-                    |_| match new.agent_id {
-                        Some(a) => StoreError::Invalid(format!("agent `{a}` does not exist")),
-                        None => StoreError::Invalid("a referenced user does not exist".into()),
-                    },
-                )
-            })?;
+        let mut tx = self.pool().begin().await?;
+        insert(&mut tx, new, now).await?;
+        tx.commit().await?;
         self.recording(new.id).await
+    }
+
+    /// Stores finished recordings (each with the time it was indexed) and events in one
+    /// transaction: all of them or, on any error, none. What a call writes when it ends.
+    pub async fn append_events_and_recordings(
+        &self,
+        events: &[Event],
+        recordings: &[(NewRecording, Timestamp)],
+    ) -> Result<()> {
+        if events.is_empty() && recordings.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool().begin().await?;
+        for (new, now) in recordings {
+            insert(&mut tx, new, *now).await?;
+        }
+        crate::events::insert_events(&mut tx, self.backend(), events).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// A recording by id.
@@ -190,4 +186,36 @@ impl Store {
         let items = rows.iter().map(recording_from_row).collect::<Result<Vec<_>>>()?;
         Ok(Page::from_rows(items, limit, encode_cursor))
     }
+}
+
+/// Inserts one recording's metadata within `tx`.
+async fn insert(tx: &mut sqlx::Transaction<'_, sqlx::Any>, new: &NewRecording, now: Timestamp) -> Result<()> {
+    if new.duration_ms < 0 || new.size_bytes < 0 {
+        return Err(StoreError::Invalid("a recording's duration and size cannot be negative".into()));
+    }
+    sqlx::query(&format!("INSERT INTO recordings ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"))
+        .bind(new.id.to_string())
+        .bind(&new.call_id)
+        .bind(new.agent_id.map(|a| a.to_string()))
+        .bind(new.agent_extension.clone())
+        .bind(&new.caller)
+        .bind(&new.callee)
+        .bind(new.started_at.as_millis())
+        .bind(new.duration_ms)
+        .bind(&new.path)
+        .bind(new.size_bytes)
+        .bind(now.as_millis())
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| {
+            constraint_error(
+                e,
+                |_| StoreError::Conflict(format!("recording `{}` already exists", new.id)),
+                |_| match new.agent_id {
+                    Some(a) => StoreError::Invalid(format!("agent `{a}` does not exist")),
+                    None => StoreError::Invalid("a referenced user does not exist".into()),
+                },
+            )
+        })?;
+    Ok(())
 }

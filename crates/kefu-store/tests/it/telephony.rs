@@ -304,3 +304,29 @@ async fn trunks_crud() {
     assert!(matches!(s.update_trunk(tr.id, &TrunkPatch::default(), T0).await, Err(StoreError::NotFound { .. })));
     t.cleanup().await;
 }
+
+#[tokio::test]
+async fn events_and_recordings_are_written_together_or_not_at_all() {
+    use kefu_core::EventId;
+    use kefu_core::event::{Event, EventKind};
+    let t = db().await;
+    let s = &t.store;
+    let a = crate::user(s, "a").await;
+    let event = |kind| Event::new(EventId::from_uuid(kefu_store::new_uuid()), T0, kind);
+    let events = [event(EventKind::CallEnded), event(EventKind::RecordingSaved)];
+    let good = recording(Some(a.id), "13800138000", "4000", 0);
+    s.append_events_and_recordings(&events, &[(good.clone(), at(5))]).await.unwrap();
+    assert_eq!(s.count_events().await.unwrap(), 2);
+    assert_eq!(s.recording(good.id).await.unwrap().created_at, at(5));
+
+    // one bad recording (an agent that does not exist) refuses the whole batch
+    let ghost = recording(Some(UserId::from_uuid(kefu_store::new_uuid())), "1", "2", 0);
+    let other = recording(None, "1", "2", 0);
+    let more = [event(EventKind::CallEnded)];
+    let err = s.append_events_and_recordings(&more, &[(other.clone(), T0), (ghost, T0)]).await.unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(_)), "{err}");
+    assert_eq!(s.count_events().await.unwrap(), 2, "no event of the refused batch");
+    assert!(matches!(s.recording(other.id).await, Err(StoreError::NotFound { .. })), "nor its good recording");
+    s.append_events_and_recordings(&[], &[]).await.unwrap();
+    t.cleanup().await;
+}
