@@ -5,6 +5,7 @@
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use std::sync::Arc;
@@ -14,6 +15,11 @@ struct RequestLabels {
     method: String,
     route: String,
     status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SipLabels {
+    what: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -33,6 +39,10 @@ pub struct Metrics {
     registry: Arc<Registry>,
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    sip: Family<SipLabels, Gauge>,
+    rtp: Family<SipLabels, Counter>,
+    /// Serialises [`Metrics::set_sip`], whose counter catch-up is read-then-add.
+    sip_update: Arc<std::sync::Mutex<()>>,
 }
 
 impl Default for Metrics {
@@ -42,7 +52,15 @@ impl Default for Metrics {
         let latency = Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
         registry.register("http_requests", "HTTP requests handled, by route and status", requests.clone());
         registry.register("http_request_duration_seconds", "HTTP request latency, by route", latency.clone());
-        Metrics { registry: Arc::new(registry), requests, latency }
+        let sip = Family::<SipLabels, Gauge>::default();
+        registry.register(
+            "sip_objects",
+            "What the SIP server holds now: calls, media sessions, dialogs, transactions, registrations",
+            sip.clone(),
+        );
+        let rtp = Family::<SipLabels, Counter>::default();
+        registry.register("rtp_packets", "RTP packets through the media engine, by direction", rtp.clone());
+        Metrics { registry: Arc::new(registry), requests, latency, sip, rtp, sip_update: Arc::default() }
     }
 }
 
@@ -52,6 +70,27 @@ impl Metrics {
     pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
         self.requests.get_or_create(&RequestLabels { method: method.into(), route: route.into(), status }).inc();
         self.latency.get_or_create(&RouteLabels { method: method.into(), route: route.into() }).observe(seconds);
+    }
+
+    /// Sets the SIP gauges (read when `/metrics` is scraped).
+    pub fn set_sip(&self, stats: kefu_sip::server::SipStats) {
+        let _one_at_a_time = self.sip_update.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        for (what, n) in [
+            ("calls", stats.calls),
+            ("media_sessions", stats.media_sessions),
+            ("dialogs", stats.dialogs),
+            ("transactions_running", stats.transactions_running),
+            ("transactions_finished", stats.transactions_finished),
+            ("transactions_waiting_ack", stats.transactions_waiting_ack),
+            ("registrations", stats.registrations),
+        ] {
+            self.sip.get_or_create(&SipLabels { what }).set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
+        for (what, total) in [("received", stats.rtp_packets_received), ("sent", stats.rtp_packets_sent)] {
+            // The engine keeps running totals; move the counter up to them.
+            let counter = self.rtp.get_or_create(&SipLabels { what });
+            counter.inc_by(total.saturating_sub(counter.get()));
+        }
     }
 
     /// The Prometheus text exposition.

@@ -31,8 +31,11 @@ pub async fn readyz(State(state): State<AppState>) -> Result<axum::Json<Health>,
     Ok(axum::Json(Health { status: "ok" }))
 }
 
-/// Prometheus text exposition of request counts and latencies.
+/// Prometheus text exposition of request counts and latencies, and what the SIP server holds.
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, content_type = "text/plain", body = String)))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    if let Some(telephony) = &state.telephony {
+        state.metrics.set_sip(telephony.sip.stats());
+    }
     ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], state.metrics.render())
 }

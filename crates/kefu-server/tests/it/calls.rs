@@ -153,5 +153,26 @@ async fn a_trunk_call_is_answered_controlled_recorded_and_logged() {
     ] {
         assert!(kinds.iter().any(|k| k == wanted), "{wanted} missing from {kinds:?}");
     }
+
+    // /metrics shows what the SIP server holds: the call is gone, the phone still registered,
+    // and the tones went through the media engine. (The call task leaves the list just after
+    // it logs call.ended.)
+    for _ in 0..50 {
+        if app.get("/api/v1/calls", Supervisor).await.1 == json!([]) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let text = app.client.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name).and_then(|rest| rest.trim().parse().ok()))
+            .unwrap_or_else(|| panic!("{name} missing from {text}"))
+    };
+    assert_eq!(value("kefu_sip_objects{what=\"calls\"}"), 0.0);
+    assert_eq!(value("kefu_sip_objects{what=\"media_sessions\"}"), 0.0);
+    assert_eq!(value("kefu_sip_objects{what=\"registrations\"}"), 1.0);
+    assert!(value("kefu_rtp_packets_total{what=\"received\"}") > 50.0, "{text}");
+    assert!(value("kefu_rtp_packets_total{what=\"sent\"}") > 50.0, "{text}");
     app.stop().await;
 }

@@ -343,6 +343,28 @@ impl SipHandle {
         self.inner.media.active_sessions()
     }
 
+    /// Counts of what the server holds right now (for metrics, and for finding leaks).
+    pub fn stats(&self) -> SipStats {
+        let endpoint = self.inner.dialogs.endpoint.get_stats();
+        let (rtp_packets_received, rtp_packets_sent) = self.inner.media.packets();
+        SipStats {
+            rtp_packets_received,
+            rtp_packets_sent,
+            calls: self.inner.calls.lock().map(|c| c.len()).unwrap_or(0),
+            media_sessions: self.inner.media.active_sessions(),
+            dialogs: self.inner.dialogs.len(),
+            transactions_running: endpoint.running_transactions,
+            transactions_finished: endpoint.finished_transactions,
+            transactions_waiting_ack: endpoint.waiting_ack,
+            registrations: self
+                .inner
+                .bindings
+                .lock()
+                .map(|b| b.registered(now_ms()).iter().map(|(_, l)| l.len()).sum())
+                .unwrap_or(0),
+        }
+    }
+
     async fn command<T>(
         &self,
         id: &str,

@@ -355,3 +355,26 @@ pub enum ControlError {
     #[error("telephony is shutting down")]
     ShuttingDown,
 }
+
+/// What the SIP server holds at one moment ([`super::SipHandle::stats`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SipStats {
+    /// Calls whose task is running.
+    pub calls: usize,
+    /// Media sessions whose task is running.
+    pub media_sessions: usize,
+    /// SIP dialogs known to the dialog layer.
+    pub dialogs: usize,
+    /// Transactions in progress.
+    pub transactions_running: usize,
+    /// Completed transactions kept to answer retransmissions.
+    pub transactions_finished: usize,
+    /// INVITE server transactions waiting for their ACK.
+    pub transactions_waiting_ack: usize,
+    /// Live registered contacts.
+    pub registrations: usize,
+    /// RTP packets received since the server started.
+    pub rtp_packets_received: u64,
+    /// RTP packets sent since the server started.
+    pub rtp_packets_sent: u64,
+}

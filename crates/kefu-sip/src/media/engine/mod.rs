@@ -77,6 +77,16 @@ struct Inner {
     active: Arc<AtomicUsize>,
     writer: Arc<Writer>,
     next_recording: Arc<AtomicU64>,
+    counters: Arc<Counters>,
+}
+
+/// Packets through the engine since it started (relaxed counters, read for metrics).
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    /// RTP packets received on any leg (RTCP and junk included).
+    pub(crate) received: AtomicU64,
+    /// RTP packets sent to any leg (relayed, prompts, silence, digits).
+    pub(crate) sent: AtomicU64,
 }
 
 impl MediaEngine {
@@ -88,6 +98,7 @@ impl MediaEngine {
                 active: Arc::new(AtomicUsize::new(0)),
                 writer: Arc::new(Writer::default()),
                 next_recording: Arc::new(AtomicU64::new(1)),
+                counters: Arc::default(),
             }),
         }
     }
@@ -110,7 +121,13 @@ impl MediaEngine {
     pub fn session(&self, events: UnboundedSender<MediaEvent>) -> MediaSession {
         let (tx, rx) = unbounded_channel();
         let guard = ActiveGuard::new(Arc::clone(&self.inner.active));
-        let state = Session::new(events, Arc::clone(&self.inner.writer), Arc::clone(&self.inner.next_recording), guard);
+        let state = Session::new(
+            events,
+            Arc::clone(&self.inner.writer),
+            Arc::clone(&self.inner.next_recording),
+            Arc::clone(&self.inner.counters),
+            guard,
+        );
         tokio::spawn(session::run(state, rx));
         MediaSession { commands: tx }
     }
@@ -118,6 +135,12 @@ impl MediaEngine {
     /// Sessions whose task is still running.
     pub fn active_sessions(&self) -> usize {
         self.inner.active.load(Ordering::Relaxed)
+    }
+
+    /// RTP packets received and sent since the engine started.
+    pub fn packets(&self) -> (u64, u64) {
+        let c = &self.inner.counters;
+        (c.received.load(Ordering::Relaxed), c.sent.load(Ordering::Relaxed))
     }
 }
 

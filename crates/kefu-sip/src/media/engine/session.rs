@@ -121,6 +121,7 @@ pub(super) struct Session {
     events: UnboundedSender<MediaEvent>,
     writer: Arc<Writer>,
     next_recording: Arc<std::sync::atomic::AtomicU64>,
+    counters: Arc<super::Counters>,
     recording: Option<Recording>,
     clock: Option<Clock>,
     /// The clock's need must be worked out again (after a command, a tick or a latch).
@@ -156,11 +157,15 @@ fn write_header(buf: &mut Vec<u8>, h: Header, payload_type: u8, ssrc: u32) {
 }
 
 /// Sends without waiting: a full socket buffer drops the packet, as the network would.
-fn send(leg: &Leg, buf: &[u8], dest: SocketAddr) {
-    if let Err(e) = leg.socket.socket.try_send_to(buf, dest)
-        && e.kind() != io::ErrorKind::WouldBlock
-    {
-        tracing::trace!(leg = leg.id.0, %dest, "rtp send failed: {e}");
+fn send(counters: &super::Counters, leg: &Leg, buf: &[u8], dest: SocketAddr) {
+    match leg.socket.socket.try_send_to(buf, dest) {
+        Ok(_) => {
+            counters.sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        Err(e) if e.kind() != io::ErrorKind::WouldBlock => {
+            tracing::trace!(leg = leg.id.0, %dest, "rtp send failed: {e}");
+        }
+        Err(_) => {}
     }
 }
 
@@ -231,6 +236,7 @@ impl Session {
         events: UnboundedSender<MediaEvent>,
         writer: Arc<Writer>,
         next_recording: Arc<std::sync::atomic::AtomicU64>,
+        counters: Arc<super::Counters>,
         guard: ActiveGuard,
     ) -> Self {
         Self {
@@ -238,6 +244,7 @@ impl Session {
             events,
             writer,
             next_recording,
+            counters,
             recording: None,
             clock: None,
             clock_dirty: false,
@@ -445,7 +452,7 @@ impl Session {
                 write_header(&mut self.tx, h, pt, leg.out.ssrc);
                 self.tx.extend_from_slice(&payload);
                 if let Some(dest) = dest {
-                    send(leg, &self.tx, dest);
+                    send(&self.counters, leg, &self.tx, dest);
                 }
             }
             // A prompt keeps time while digits go out.
@@ -482,7 +489,7 @@ impl Session {
         } else {
             self.tx.resize(HEADER_LEN + SAMPLES_PER_FRAME, law.encode(0));
         }
-        send(leg, &self.tx, dest);
+        send(&self.counters, leg, &self.tx, dest);
     }
 
     /// Moves a playing leg on by one frame, copying the frame into `out` if given (zero-padded
@@ -545,6 +552,7 @@ impl Session {
         };
         let Some(leg) = self.legs.get_mut(index) else { return };
         leg.rx_errors = 0;
+        self.counters.received.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let data = rx.get(..len).unwrap_or_default();
         if is_rtcp(data) {
             return;
@@ -590,7 +598,7 @@ impl Session {
                 (Law::A, Law::Mu) => self.tx.extend(packet.payload.iter().map(|&c| A_TO_MU[usize::from(c)])),
                 _ => self.tx.extend_from_slice(packet.payload),
             }
-            send(out, &self.tx, dest);
+            send(&self.counters, out, &self.tx, dest);
         }
     }
 }

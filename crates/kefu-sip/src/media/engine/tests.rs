@@ -180,6 +180,7 @@ async fn relays_both_ways_with_its_own_ssrc_and_sequence() {
         }
     }
     assert_eq!(c.engine.active_sessions(), 1);
+    assert_eq!(c.engine.packets(), (20, 20), "20 received, 20 relayed");
     assert!(c.session.close().await.is_none());
     assert_eq!(c.engine.active_sessions(), 0);
 }
