@@ -432,6 +432,12 @@ async fn malformed_sip_never_crashes_the_server() {
         }
     }
     assert_eq!(ua.options().await.unwrap(), 200, "still serving");
+
+    let future = "OPTIONS sip:127.0.0.1 SIP/3.0\r\nVia: SIP/3.0/UDP 127.0.0.1:9;branch=z9hG4bKv3\r\n\
+        From: <sip:a@127.0.0.1>;tag=v3\r\nTo: <sip:127.0.0.1>\r\nCall-ID: version-3\r\nCSeq: 1 OPTIONS\r\n\
+        Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n";
+    let reply = ua.send_raw(future.as_bytes(), Duration::from_millis(500)).await.unwrap().expect("an answer");
+    assert!(reply.starts_with("SIP/2.0 505"), "another SIP version gets 505: {reply}");
 }
 
 #[tokio::test]

@@ -206,6 +206,15 @@ impl Inner {
     fn dispatch(self: &Arc<Self>, mut tx: Transaction) {
         let server = self.clone();
         tokio::spawn(async move {
+            if tx.original.version != rsipstack::sip::Version::V2 {
+                // RFC 3261 §8.2.2 is silent, but a request we cannot read as SIP/2.0 gets 505.
+                if tx.original.method != Method::Ack {
+                    let mut response = tx.endpoint_inner.make_response(&tx.original, StatusCode::VersionNotSupported, None);
+                    response.version = rsipstack::sip::Version::V2;
+                    tx.respond(response).await.ok();
+                }
+                return;
+            }
             let has_to_tag = tx.original.to_header().ok().and_then(|to| to.tag().ok().flatten()).is_some();
             if has_to_tag && tx.original.method != Method::Register && tx.original.method != Method::Options {
                 match server.dialogs.match_dialog(&tx) {
