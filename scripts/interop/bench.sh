@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Call-rate benchmark of kefu's SIP B2BUA path: for each RATE (calls/s), 10 s of 1 s calls
 # from sipp's built-in uac through the `local` trunk to agent 1001 (a sipp UAS answering at
-# once). Reports sipp's counts and kefu's CPU time per call and RSS.
+# once). Reports sipp's counts, call-setup latency (INVITE sent → 200 OK received at the
+# caller, from sipp's message traces; it includes the agent's own answer time, INVITE
+# received → 200 OK sent at the agent, shown beside it), and kefu's CPU time per call and RSS.
 #   usage: scripts/interop/bench.sh [RATE...]   (default 100 200 300 400 500)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -21,8 +23,8 @@ print(rows[-1][rows[0].index(sys.argv[2])])
 PY
 }
 
-TABLE="| rate (calls/s) | calls | successful | failed | caller retrans | agent retrans | kefu CPU ms/call | kefu CPU % | kefu RSS MiB |
-|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+TABLE="| rate (calls/s) | calls | successful | failed | caller retrans | agent retrans | setup p50 / p99 / max ms (agent's own p50 / p99) | kefu CPU ms/call | kefu CPU % | kefu RSS MiB |
+|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for rate in "${RATES[@]}"; do
     n=$((rate * SECS))
     run_sipp "agent_$rate" -sf "$SIPP_DIR/agent_uas.xml" -i "$SIP_HOST" -p 5091 -mp 16000 -m "$n" \
@@ -41,9 +43,10 @@ for rate in "${RATES[@]}"; do
     rc=$(stat_col "$WORK/caller_$rate.csv" "Retransmissions(C)")
     ra=$(stat_col "$WORK/agent_$rate.csv" "Retransmissions(C)")
     rss=$(kefu_rss_kb)
+    setup=$(python3 "$HERE/setup_latency.py" "$WORK/caller_$rate.msg.log" "$WORK/agent_$rate.msg.log")
     row=$(python3 -c "
 t=($t1-$t0)/$HZ; n=max($ok+$ko,1); wall=$w1-$w0
-print(f'| $rate | $n | $ok | $ko | $rc | $ra | {t*1000/n:.3f} | {100*t/wall:.1f} | {$rss/1024:.1f} |')")
+print(f'| $rate | $n | $ok | $ko | $rc | $ra | $setup | {t*1000/n:.3f} | {100*t/wall:.1f} | {$rss/1024:.1f} |')")
     echo "$row"
     TABLE+=$'\n'"$row"
     sleep 2
