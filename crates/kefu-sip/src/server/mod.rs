@@ -209,7 +209,8 @@ impl Inner {
             if tx.original.version != rsipstack::sip::Version::V2 {
                 // RFC 3261 §8.2.2 is silent, but a request we cannot read as SIP/2.0 gets 505.
                 if tx.original.method != Method::Ack {
-                    let mut response = tx.endpoint_inner.make_response(&tx.original, StatusCode::VersionNotSupported, None);
+                    let mut response =
+                        tx.endpoint_inner.make_response(&tx.original, StatusCode::VersionNotSupported, None);
                     response.version = rsipstack::sip::Version::V2;
                     tx.respond(response).await.ok();
                 }
