@@ -6,6 +6,7 @@ pub mod acd;
 pub mod agent;
 pub mod event;
 pub mod ids;
+pub mod ivr;
 pub mod kpi;
 pub mod org;
 pub mod rbac;
