@@ -14,8 +14,8 @@ use kefu_sip::media::engine::MediaConfig;
 use kefu_sip::media::wav::WavHeader;
 use kefu_sip::registrar::ExpiryPolicy;
 use kefu_sip::server::{
-    CallEvent, CallEventKind, DigitVia, EndCause, SipConfig, SipHandle, SipSecret, SipServer, TransferMode, Trunk,
-    TrunkTransport,
+    CallEvent, CallEventKind, ControlError, DigitVia, EndCause, IvrSignal, SipConfig, SipHandle, SipSecret, SipServer,
+    TransferMode, Trunk, TrunkTransport,
 };
 use kefu_sip::testing::{CallFailed, TestCall, TestUa, Transport};
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -70,9 +70,13 @@ async fn kefu_with(trunk_port: Option<u16>, ring: Duration, digest_algorithms: V
             auth_username: None,
             auth_password: None,
             allow_from: vec!["127.0.0.1".parse().unwrap()],
-            inbound_routes: [("4000".to_owned(), "1001".to_owned()), ("4002".to_owned(), "1002".to_owned())]
-                .into_iter()
-                .collect(),
+            inbound_routes: [
+                ("4000".to_owned(), "1001".to_owned()),
+                ("4002".to_owned(), "1002".to_owned()),
+                ("4100".to_owned(), "ivr:hotline".to_owned()),
+            ]
+            .into_iter()
+            .collect(),
             caller_id: Some("4000".into()),
         })
         .into_iter()
@@ -507,4 +511,102 @@ async fn challenges_offer_only_the_configured_digest_algorithms() {
         .map(|v| Challenge::parse(v.trim()).unwrap().algorithm)
         .collect();
     assert_eq!(offered, vec![Algorithm::Md5, Algorithm::Sha256], "{reply}");
+}
+
+async fn next_signal(signals: &mut tokio::sync::mpsc::UnboundedReceiver<IvrSignal>) -> IvrSignal {
+    tokio::time::timeout(T, signals.recv()).await.expect("a signal in time").expect("the call is still there")
+}
+
+#[tokio::test]
+async fn the_ivr_answers_plays_hears_keys_and_connects_an_agent() {
+    let mut k = kefu(Some(9), T).await;
+    let (ivr_tx, mut ivr_rx) = tokio::sync::mpsc::unbounded_channel();
+    k.sip.attach_ivr(ivr_tx);
+    let agent = k.agent("1001").await;
+    let caller = k.caller().await;
+    let call = caller.call("4100").await.expect("the IVR answers at once");
+    let mut ivr = tokio::time::timeout(T, ivr_rx.recv()).await.unwrap().unwrap();
+    assert_eq!((ivr.flow.as_str(), ivr.dialled.as_str(), ivr.caller.as_str()), ("hotline", "4100", "13800138000"));
+    let id = ivr.call.0.clone();
+    assert_eq!(k.sip.call(&id).unwrap().state, "ivr");
+
+    // A prompt (a 600 Hz tone) is heard, and its end is reported with its token.
+    k.sip.play(&id, 7, kefu_sip::media::tones::tone(600.0, 600, 8000).into()).await.unwrap();
+    call.wait_for_tone(600.0, T).await.unwrap();
+    assert_eq!(next_signal(&mut ivr.signals).await, IvrSignal::PlaybackDone { token: 7 });
+    // Keys by RFC 4733 and by SIP INFO reach the IVR.
+    call.send_dtmf('1').await.unwrap();
+    assert_eq!(next_signal(&mut ivr.signals).await, IvrSignal::Key('1'));
+    assert_eq!(call.send_info_dtmf('#').await.unwrap(), 200);
+    assert_eq!(next_signal(&mut ivr.signals).await, IvrSignal::Key('#'));
+    // A stopped prompt reports nothing.
+    k.sip.play(&id, 8, kefu_sip::media::tones::tone(600.0, 3000, 8000).into()).await.unwrap();
+    k.sip.stop_playback(&id).await.unwrap();
+
+    // The IVR hands the caller to agent 1001: the caller hears the IVR's audio while it rings.
+    k.sip.play(&id, 9, kefu_sip::media::tones::tone(300.0, 3000, 8000).into()).await.unwrap();
+    k.sip.connect(&id, "1001").await.unwrap();
+    let incoming = agent.incoming(T).await.unwrap();
+    incoming.ring().await.unwrap();
+    call.wait_for_tone(300.0, T).await.unwrap();
+    let agent_call = incoming.answer().await.unwrap();
+    assert_eq!(next_signal(&mut ivr.signals).await, IvrSignal::AgentAnswered { extension: "1001".into() });
+    call.start_tone(440.0);
+    agent_call.start_tone(1000.0);
+    agent_call.wait_for_tone(440.0, T).await.unwrap();
+    call.wait_for_tone(1000.0, T).await.unwrap();
+    assert_eq!(k.sip.call(&id).unwrap().state, "talking");
+    assert!(k.sip.play(&id, 10, kefu_sip::media::tones::tone(600.0, 100, 8000).into()).await.is_err());
+    assert!(ivr.signals.recv().await.is_none(), "the IVR is done with the call");
+
+    call.hangup().await.unwrap();
+    agent_call.wait_bye(T).await.unwrap();
+    let (_, seen) = k.wait_event("call.ended", |e| e.kind.name() == "call.ended").await;
+    assert!(seen.iter().any(|e| e.kind.name() == "recording.saved"), "the bridged call was recorded");
+}
+
+#[tokio::test]
+async fn an_agent_who_does_not_answer_leaves_the_caller_with_the_ivr() {
+    let k = kefu(Some(9), Duration::from_millis(800)).await;
+    let (ivr_tx, mut ivr_rx) = tokio::sync::mpsc::unbounded_channel();
+    k.sip.attach_ivr(ivr_tx);
+    let agent = k.agent("1001").await;
+    let caller = k.caller().await;
+    let call = caller.call("4100").await.unwrap();
+    let mut ivr = ivr_rx.recv().await.unwrap();
+    let id = ivr.call.0.clone();
+    assert!(matches!(k.sip.connect(&id, "1002").await, Err(ControlError::NotRegistered(_))));
+    k.sip.connect(&id, "1001").await.unwrap();
+    let _incoming = agent.incoming(T).await.unwrap(); // rings, never answered
+    match next_signal(&mut ivr.signals).await {
+        IvrSignal::AgentFailed { extension, cause, .. } => {
+            assert_eq!((extension.as_str(), cause), ("1001", EndCause::NoAnswer));
+        }
+        other => panic!("{other:?}"),
+    }
+    // Still with the IVR: it plays, and the caller hears it.
+    k.sip.play(&id, 1, kefu_sip::media::tones::tone(700.0, 800, 8000).into()).await.unwrap();
+    call.wait_for_tone(700.0, T).await.unwrap();
+    call.hangup().await.unwrap();
+    loop {
+        match next_signal(&mut ivr.signals).await {
+            IvrSignal::Ended { cause } => {
+                assert_eq!(cause, EndCause::CustomerHangup);
+                break;
+            }
+            IvrSignal::PlaybackDone { .. } => {}
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_ivr_route_without_an_ivr_is_refused() {
+    let k = kefu(Some(9), T).await;
+    let caller = k.caller().await;
+    match caller.call("4100").await {
+        Err(CallFailed::Status { status, .. }) => assert_eq!(status, 480),
+        Err(other) => panic!("{other:?}"),
+        Ok(_) => panic!("answered"),
+    }
 }

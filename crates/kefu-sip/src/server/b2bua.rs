@@ -61,6 +61,9 @@ pub(super) enum CallCmd {
     CompleteTransfer { reply: Reply },
     CancelConsult { reply: Reply },
     Monitor { target: Target, mode: MonitorMode, reply: Reply },
+    Play { token: u64, samples: Arc<[i16]>, reply: Reply },
+    StopPlayback { reply: Reply },
+    Connect { target: Target, reply: Reply },
     Shutdown { reply: oneshot::Sender<Result<(), ControlError>> },
 }
 
@@ -186,6 +189,10 @@ struct Call {
     legs_answer_sdp: HashMap<u64, Vec<u8>>,
     /// Click-to-dial: the customer to ring once the agent answers.
     pending_customer: Option<Target>,
+    /// The IVR driving this call, until an agent is bridged.
+    ivr: Option<mpsc::UnboundedSender<IvrSignal>>,
+    /// The token of the IVR's audio now playing to the customer.
+    ivr_playing: Option<u64>,
 }
 
 fn law_of(codec: Codec) -> Law {
@@ -262,7 +269,14 @@ pub(super) async fn inbound(server: Arc<Inner>, mut tx: Transaction) {
             (auth.extension, dialled.clone())
         }
     };
-    if server.directory.sip_secret(&target_ext).await.is_none() {
+    let ivr_flow = target_ext.strip_prefix("ivr:").map(str::to_owned);
+    let ivr_taker = server.ivr.lock().ok().and_then(|t| t.clone());
+    if ivr_flow.is_some() && ivr_taker.is_none() {
+        info!(%dialled, "a route names an IVR flow, but no IVR is attached");
+        tx.reply(StatusCode::TemporarilyUnavailable).await.ok();
+        return;
+    }
+    if ivr_flow.is_none() && server.directory.sip_secret(&target_ext).await.is_none() {
         debug!(target = %target_ext, "call to an unknown extension");
         tx.reply(StatusCode::NotFound).await.ok();
         return;
@@ -327,7 +341,8 @@ pub(super) async fn inbound(server: Arc<Inner>, mut tx: Transaction) {
     let (internal_tx, internal_rx) = mpsc::unbounded_channel();
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
     let id = CallId::new();
-    let mut call = Call::new(id, server.clone(), media, state_tx, internal_tx, customer_number.clone(), dialled);
+    let mut call =
+        Call::new(id.clone(), server.clone(), media, state_tx, internal_tx, customer_number.clone(), dialled.clone());
     let leg_id = next_leg_id();
     let mut leg = Leg::new(leg_id, LegRole::Customer, LegDirection::Inbound, customer_number, local);
     leg.sip_call_ids.push(sip_call_id);
@@ -340,7 +355,22 @@ pub(super) async fn inbound(server: Arc<Inner>, mut tx: Transaction) {
     call.emit_leg_created(leg_id);
     call.legs_answer_sdp.insert(leg_id, answer.to_string().into_bytes());
     server.register_call(&call, cmd_tx);
-    call.originate(LegRole::Agent, Purpose::AgentForInbound, Target::Extension(target_ext)).await;
+    match (ivr_flow, ivr_taker) {
+        (Some(flow), Some(taker)) => {
+            // The IVR answers at once and drives the call from here on.
+            let (signals_tx, signals) = mpsc::unbounded_channel();
+            call.ivr = Some(signals_tx);
+            call.answer_customer(leg_id);
+            let handed = IvrCall { call: id, caller: call.customer_number.clone(), dialled, flow, signals };
+            if taker.send(handed).is_err() {
+                warn!("the IVR is gone; hanging up");
+                call.finish(EndCause::Failed).await;
+            }
+        }
+        _ => {
+            call.originate(LegRole::Agent, Purpose::AgentForInbound, Target::Extension(target_ext)).await;
+        }
+    }
     call.publish();
     tokio::spawn(call.run(state_rx, media_rx, internal_rx, cmd_rx));
 }
@@ -441,6 +471,8 @@ impl Call {
             ended: None,
             legs_answer_sdp: HashMap::new(),
             pending_customer: None,
+            ivr: None,
+            ivr_playing: None,
         }
     }
 }
@@ -582,6 +614,8 @@ impl Call {
             "held"
         } else if self.answered(self.customer).is_some() && self.answered(self.agent).is_some() {
             "talking"
+        } else if self.ivr.is_some() && self.answered(self.customer).is_some() {
+            "ivr"
         } else if self.answered(self.customer).is_some() {
             "transferring"
         } else {
@@ -797,6 +831,9 @@ impl Call {
                     Some(digit) => {
                         handle.reply(StatusCode::OK).await.ok();
                         self.emit(leg, CallEventKind::Digit { digit, via: DigitVia::Info });
+                        if let Some(leg) = leg {
+                            self.customer_key(leg, digit);
+                        }
                     }
                     None if request.body.is_empty() => {
                         handle.reply(StatusCode::OK).await.ok();
@@ -1035,6 +1072,12 @@ impl Call {
         let party = leg.party.clone();
         self.emit(Some(leg_id), CallEventKind::LegEnded { cause, sip_code: code });
         match purpose {
+            Some(Purpose::AgentForInbound) if self.ivr.is_some() => {
+                // The caller stays with the IVR, which may try another agent.
+                self.agent = None;
+                let extension = self.leg(leg_id).and_then(|l| l.extension.clone()).unwrap_or(party);
+                self.signal(IvrSignal::AgentFailed { extension, cause, sip_code: code });
+            }
             Some(Purpose::AgentForInbound) => {
                 self.agent = None;
                 let status = caller_status(cause, code);
@@ -1072,19 +1115,16 @@ impl Call {
         match purpose {
             Purpose::AgentForInbound => {
                 let Some(c) = self.customer else { return };
-                let body = self.legs_answer_sdp.remove(&c);
-                let accepted = match self.leg(c).and_then(|l| l.inbound.clone()) {
-                    Some(d) => d.accept(Some(sdp_headers()), body).is_ok(),
-                    None => false,
-                };
-                if !accepted {
+                if self.ivr.is_some() {
+                    // The IVR answered the caller long ago; it hands over now.
+                    self.ivr_playing = None;
+                    let extension = self.leg(leg_id).and_then(|l| l.extension.clone()).unwrap_or_default();
+                    self.signal(IvrSignal::AgentAnswered { extension });
+                    self.ivr = None;
+                } else if !self.answer_customer(c) {
                     self.finish(EndCause::Cancelled).await;
                     return;
                 }
-                if let Some(l) = self.leg_mut(c) {
-                    l.state = LegState::Answered;
-                }
-                self.emit(Some(c), CallEventKind::LegAnswered);
                 self.answered_at = Some(now_ms());
                 self.bridge(c, leg_id);
                 self.start_recording(c, leg_id);
@@ -1121,6 +1161,37 @@ impl Call {
         }
     }
 
+    /// Accepts the inbound customer leg with the SDP answer kept for it; false when the
+    /// dialog is gone (the caller cancelled).
+    fn answer_customer(&mut self, c: u64) -> bool {
+        let body = self.legs_answer_sdp.remove(&c);
+        let accepted = match self.leg(c).and_then(|l| l.inbound.clone()) {
+            Some(d) => d.accept(Some(sdp_headers()), body).is_ok(),
+            None => false,
+        };
+        if accepted {
+            if let Some(l) = self.leg_mut(c) {
+                l.state = LegState::Answered;
+            }
+            self.emit(Some(c), CallEventKind::LegAnswered);
+        }
+        accepted
+    }
+
+    /// Tells the IVR, if one drives the call.
+    fn signal(&self, signal: IvrSignal) {
+        if let Some(ivr) = &self.ivr {
+            let _ = ivr.send(signal);
+        }
+    }
+
+    /// A key from `leg`: the IVR hears the customer's keys.
+    fn customer_key(&self, leg: u64, key: char) {
+        if Some(leg) == self.customer {
+            self.signal(IvrSignal::Key(key));
+        }
+    }
+
     fn bridge(&mut self, customer: u64, agent: u64) {
         self.apply_routes();
         self.emit(None, CallEventKind::Bridged { customer, agent });
@@ -1134,6 +1205,7 @@ impl Call {
         let moh = Source::Play { samples: self.server.cfg.music_on_hold.clone(), looped: true };
         if let Some(c) = c
             && (self.held || self.consult.is_some() || a.is_none())
+            && self.ivr.is_none()
         {
             self.media.route(LegId(c), moh);
         }
@@ -1282,6 +1354,39 @@ impl Call {
                 self.finish(EndCause::Shutdown).await;
                 let _ = reply.send(Ok(()));
             }
+            CallCmd::Play { token, samples, reply } => {
+                let result = match (self.ivr.is_some(), self.answered(self.customer)) {
+                    (true, Some(c)) => {
+                        self.ivr_playing = Some(token);
+                        self.media.route(LegId(c), Source::Play { samples, looped: false });
+                        Ok(())
+                    }
+                    _ => Err(ControlError::InvalidState("the call is not with the IVR".into())),
+                };
+                let _ = reply.send(result);
+            }
+            CallCmd::StopPlayback { reply } => {
+                let result = match (self.ivr.is_some(), self.answered(self.customer)) {
+                    (true, Some(c)) => {
+                        self.ivr_playing = None;
+                        self.media.route(LegId(c), Source::Silence);
+                        Ok(())
+                    }
+                    _ => Err(ControlError::InvalidState("the call is not with the IVR".into())),
+                };
+                let _ = reply.send(result);
+            }
+            CallCmd::Connect { target, reply } => {
+                let result = if self.ivr.is_none() || self.answered(self.customer).is_none() {
+                    Err(ControlError::InvalidState("the call is not with the IVR".into()))
+                } else if self.agent.is_some() {
+                    Err(ControlError::InvalidState("an agent is already ringing".into()))
+                } else {
+                    self.originate(LegRole::Agent, Purpose::AgentForInbound, target).await;
+                    Ok(())
+                };
+                let _ = reply.send(result);
+            }
             CallCmd::BlindTransfer { target, reply } => {
                 let Some(_) = self.answered(self.customer) else {
                     let _ = reply.send(Err(ControlError::InvalidState("no answered customer to transfer".into())));
@@ -1354,9 +1459,16 @@ impl Call {
         match event {
             MediaEvent::Digit { leg, digit } => {
                 self.emit(Some(leg.0), CallEventKind::Digit { digit: digit.as_char(), via: DigitVia::Rfc4733 });
+                self.customer_key(leg.0, digit.as_char());
             }
             MediaEvent::FirstPacket { leg, from } => debug!(leg = leg.0, %from, "first RTP packet"),
-            MediaEvent::PlaybackDone { .. } => {}
+            MediaEvent::PlaybackDone { leg } => {
+                if Some(leg.0) == self.customer
+                    && let Some(token) = self.ivr_playing.take()
+                {
+                    self.signal(IvrSignal::PlaybackDone { token });
+                }
+            }
             MediaEvent::Error { message } => {
                 warn!(call = %self.id, %message, "media error");
                 if self.recording.is_some() {
@@ -1372,6 +1484,8 @@ impl Call {
             return;
         }
         self.ended = Some(cause);
+        self.signal(IvrSignal::Ended { cause });
+        self.ivr = None;
         let live: Vec<u64> = self.legs.iter().filter(|l| l.live()).map(|l| l.id).collect();
         for id in live {
             self.release(id, cause);

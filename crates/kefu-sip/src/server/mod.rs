@@ -105,6 +105,8 @@ pub(crate) struct Inner {
     nonce: NonceKey,
     media: MediaEngine,
     calls: Mutex<HashMap<CallId, CallHandle>>,
+    /// Where calls routed to `ivr:FLOW` go; without it they are refused with 480.
+    ivr: Mutex<Option<mpsc::UnboundedSender<IvrCall>>>,
     events: mpsc::UnboundedSender<CallEvent>,
     cancel: CancellationToken,
 }
@@ -170,6 +172,7 @@ impl SipServer {
             trunks: RwLock::new(Arc::new(trunks)),
             nonce: NonceKey::new(secret.as_bytes()),
             calls: Mutex::new(HashMap::new()),
+            ivr: Mutex::new(None),
             events,
             cancel: cancel.clone(),
         });
@@ -400,6 +403,36 @@ impl SipHandle {
     /// Takes the customer off hold.
     pub async fn unhold(&self, call: &str) -> Result<(), ControlError> {
         self.command(call, |reply| CallCmd::Hold { on: false, reply }).await
+    }
+
+    /// Takes the calls that trunk routes send to `ivr:FLOW` (replacing an earlier taker).
+    pub fn attach_ivr(&self, calls: mpsc::UnboundedSender<IvrCall>) {
+        if let Ok(mut ivr) = self.inner.ivr.lock() {
+            *ivr = Some(calls);
+        }
+    }
+
+    /// IVR: plays `samples` (8 kHz mono) to the caller from their start, replacing what they
+    /// heard; [`IvrSignal::PlaybackDone`] with `token` follows at the end. Fails once an
+    /// agent is bridged.
+    pub async fn play(&self, call: &str, token: u64, samples: Arc<[i16]>) -> Result<(), ControlError> {
+        self.command(call, |reply| CallCmd::Play { token, samples, reply }).await
+    }
+
+    /// IVR: stops what [`SipHandle::play`] started (a key barged in); the caller hears silence.
+    pub async fn stop_playback(&self, call: &str) -> Result<(), ControlError> {
+        self.command(call, |reply| CallCmd::StopPlayback { reply }).await
+    }
+
+    /// IVR: rings an agent's phones for the caller. The answer comes as
+    /// [`IvrSignal::AgentAnswered`] or [`IvrSignal::AgentFailed`]; meanwhile the caller keeps
+    /// hearing the IVR.
+    pub async fn connect(&self, call: &str, extension: &str) -> Result<(), ControlError> {
+        if !self.is_registered(extension) {
+            return Err(ControlError::NotRegistered(extension.to_owned()));
+        }
+        let target = Target::Extension(extension.to_owned());
+        self.command(call, |reply| CallCmd::Connect { target, reply }).await
     }
 
     /// Ends the call: every leg is hung up.

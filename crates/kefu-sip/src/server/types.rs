@@ -305,7 +305,7 @@ pub struct LegSnapshot {
 pub struct CallSnapshot {
     /// Call id.
     pub id: CallId,
-    /// `ringing`, `talking`, `held`, `consulting`, `transferring`, `ended`.
+    /// `ringing`, `ivr` (answered by the IVR, no agent yet), `talking`, `held`, `consulting`, `transferring`, `ended`.
     pub state: &'static str,
     /// The customer's number.
     pub customer: String,
@@ -377,4 +377,56 @@ pub struct SipStats {
     pub rtp_packets_received: u64,
     /// RTP packets sent since the server started.
     pub rtp_packets_sent: u64,
+}
+
+/// A call handed to the IVR: a trunk route whose target is `ivr:FLOW` answers the caller in
+/// kefu and gives the call to whoever called [`super::SipHandle::attach_ivr`]. The IVR drives it
+/// with [`super::SipHandle::play`], [`super::SipHandle::stop_playback`],
+/// [`super::SipHandle::connect`] and [`super::SipHandle::hangup`], and hears back through
+/// `signals`.
+#[derive(Debug)]
+pub struct IvrCall {
+    /// The call.
+    pub call: CallId,
+    /// The caller's number.
+    pub caller: String,
+    /// The number dialled.
+    pub dialled: String,
+    /// The flow named by the route (`ivr:hotline` → `hotline`).
+    pub flow: String,
+    /// What happens on the call, in order; closed when the call task ends.
+    pub signals: tokio::sync::mpsc::UnboundedReceiver<IvrSignal>,
+}
+
+/// What the IVR hears about its call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IvrSignal {
+    /// The caller pressed a key (RFC 4733 or SIP INFO).
+    Key(char),
+    /// The audio of [`super::SipHandle::play`] with this token was played to the end.
+    PlaybackDone {
+        /// The token given to `play`.
+        token: u64,
+    },
+    /// The agent rung by [`super::SipHandle::connect`] answered: caller and agent are bridged
+    /// (and recorded); the IVR's audio has stopped.
+    AgentAnswered {
+        /// The agent's extension.
+        extension: String,
+    },
+    /// The agent's phones did not answer (busy, declined, no answer, gone); the caller is still
+    /// on the line, hearing the IVR.
+    AgentFailed {
+        /// The agent's extension.
+        extension: String,
+        /// Why.
+        cause: EndCause,
+        /// The SIP status that ended the attempt.
+        sip_code: u16,
+    },
+    /// The call ended (the caller hung up, or it was hung up); nothing more will come.
+    Ended {
+        /// Why.
+        cause: EndCause,
+    },
 }
