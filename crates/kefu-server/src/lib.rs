@@ -8,6 +8,7 @@ pub mod demo;
 pub mod error;
 pub mod extract;
 pub mod metrics;
+pub mod prompts;
 pub mod routes;
 pub mod settings;
 pub mod state;
