@@ -101,6 +101,11 @@ id_type!(
     TrunkId,
     "trunk"
 );
+id_type!(
+    /// An IVR flow (the stored definition, see [`crate::ivr::Flow`]).
+    FlowId,
+    "IVR flow"
+);
 
 #[cfg(test)]
 mod tests {

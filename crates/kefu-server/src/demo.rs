@@ -1,11 +1,13 @@
 //! The demo tenant: ten agents, two team leads, a supervisor and an administrator, four
 //! skill groups (complaints, product questions, after-sales, VIP), SIP credentials for the
-//! agents' phones (extensions 1001–1010, the demo password) and a trunk `local` for a SIP
-//! test tool on 127.0.0.1:5080. Seeding is idempotent: running the demo again keeps the data
-//! and resets the demo passwords and the `local` trunk.
+//! agents' phones (extensions 1001–1010, the demo password), a trunk `local` for a SIP
+//! test tool on 127.0.0.1:5080 and the IVR flow `hotline` for calls to 4000. Seeding is
+//! idempotent: running the demo again keeps the data and resets the demo passwords and the
+//! `local` trunk; the hotline is created only when there is no flow of that name.
 
 use crate::auth::{password, sip};
 use crate::clock::Clock;
+use kefu_core::ivr::Flow;
 use kefu_core::org::{Proficiency, QueueStrategy, ServiceTargets};
 use kefu_core::{Role, SkillId, TeamId, Timestamp};
 use kefu_store::{
@@ -55,6 +57,30 @@ pub fn demo_trunk() -> NewTrunk {
         caller_id: Some("4000".to_owned()),
         enabled: true,
     }
+}
+
+/// The demo IVR flow's name.
+pub const DEMO_FLOW: &str = "hotline";
+
+/// The number whose calls start the demo flow (the `local` trunk's caller id).
+pub const DEMO_FLOW_NUMBER: &str = "4000";
+
+/// The demo IVR flow as YAML: welcome, caller rules (VIPs, blocklist), opening hours, the main
+/// menu to the skill-group queues, and the post-call survey.
+pub const DEMO_FLOW_YAML: &str = include_str!("demo_hotline.yaml");
+
+/// The demo IVR flow.
+///
+/// # Errors
+///
+/// Only if the embedded YAML is broken (a test keeps it whole).
+pub fn demo_flow() -> anyhow::Result<Flow> {
+    let flow = Flow::from_yaml(DEMO_FLOW_YAML)?;
+    if let Err(problems) = flow.validate() {
+        let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        anyhow::bail!("the demo flow has problems: {}", list.join("; "));
+    }
+    Ok(flow)
 }
 
 /// Creates (or refreshes) the demo tenant with `password` for every demo account, and SIP
@@ -143,7 +169,24 @@ pub async fn seed(store: &Store, clock: &Clock, demo_password: &str, sip_realm: 
             Err(e) => return Err(e.into()),
         }
     }
-    seed_trunk(store, now).await
+    seed_trunk(store, now).await?;
+    seed_flow(store, now).await
+}
+
+/// Creates the hotline flow unless a flow of that name exists (an administrator's edits stay).
+async fn seed_flow(store: &Store, now: Timestamp) -> anyhow::Result<()> {
+    if store.flow_by_name(DEMO_FLOW).await?.is_some() {
+        return Ok(());
+    }
+    match store.save_flow(&demo_flow()?, &[DEMO_FLOW_NUMBER.to_owned()], now).await {
+        Ok(_) => Ok(()),
+        // another flow took the number: keep it, and say why the hotline is missing
+        Err(StoreError::Conflict(why)) => {
+            tracing::warn!(%why, "demo IVR flow `{DEMO_FLOW}` not created");
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn seed_trunk(store: &Store, now: Timestamp) -> anyhow::Result<()> {
@@ -185,4 +228,40 @@ async fn find_or_create_skill(store: &Store, name: &str, desc: &str, now: Timest
         return Ok(s.id);
     }
     Ok(store.create_skill(&NewSkill { name: name.to_owned(), description: desc.to_owned() }, now).await?.id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kefu_core::ivr::Node;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn the_demo_flow_parses_and_has_no_problems() {
+        let flow = Flow::from_yaml(DEMO_FLOW_YAML).unwrap();
+        assert_eq!(flow.problems(), vec![], "{:#?}", flow.problems());
+        assert_eq!((flow.name.as_str(), flow.language.as_str(), flow.start.as_str()), ("hotline", "zh-CN", "welcome"));
+        assert_eq!(flow.survey.as_deref(), Some("post_survey"));
+        assert!(demo_flow().is_ok());
+        let Some(Node::Menu { options, default, .. }) = flow.nodes.get("menu") else { panic!("no menu") };
+        assert_eq!(options.keys().map(String::as_str).collect::<Vec<_>>(), ["0", "1", "2", "3"]);
+        assert_eq!(default, "general");
+        let Some(Node::Hours { holidays, .. }) = flow.nodes.get("hours") else { panic!("no hours") };
+        assert_eq!(holidays.len(), 8, "New Year's Day and the National Day week");
+        // the menu's queues are the demo's skill groups; `general` and `harassment` are not
+        // (yet) demo queues
+        let queues: BTreeSet<&str> = flow
+            .nodes
+            .values()
+            .filter_map(|n| match n {
+                Node::Queue { queue, .. } => Some(queue.as_str()),
+                Node::Voicemail { queue, .. } => queue.as_deref(),
+                _ => None,
+            })
+            .collect();
+        let demo: BTreeSet<&str> = SKILLS.iter().map(|(name, _)| *name).collect();
+        let missing: Vec<&str> = queues.difference(&demo).copied().collect();
+        assert_eq!(missing, ["general", "harassment"]);
+        assert!(["complaints", "product", "after_sales"].iter().all(|q| queues.contains(q)));
+    }
 }

@@ -1,5 +1,6 @@
 //! The API's error catalogue: one table of stable codes with their HTTP status, and the JSON
-//! body `{"error":{"code","message"}}` every failure is returned as.
+//! body `{"error":{"code","message"}}` every failure is returned as (with `details`, a list
+//! of every problem, when one request has several).
 
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -77,6 +78,8 @@ pub struct ApiError {
     pub message: String,
     /// Seconds to wait before retrying (rate limits).
     pub retry_after_secs: Option<u64>,
+    /// Every problem, one message each, when there are several (a flow's validation).
+    pub details: Vec<String>,
 }
 
 /// The JSON error body.
@@ -93,12 +96,15 @@ pub struct ErrorDetail {
     pub code: ErrorCode,
     /// Human-readable explanation.
     pub message: String,
+    /// Every problem found, one message each, when the request has several (absent otherwise).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<String>,
 }
 
 impl ApiError {
     /// An error with a code and message.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError { code, message: message.into(), retry_after_secs: None }
+        ApiError { code, message: message.into(), retry_after_secs: None, details: Vec::new() }
     }
 
     /// 400.
@@ -119,6 +125,11 @@ impl ApiError {
     /// 422.
     pub fn validation(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::ValidationFailed, message)
+    }
+
+    /// 422 listing every problem in `details`.
+    pub fn validation_details(message: impl Into<String>, details: Vec<String>) -> Self {
+        ApiError { details, ..Self::validation(message) }
     }
 
     /// 500, logging the cause with a reference the caller can quote.
@@ -148,7 +159,7 @@ impl From<StoreError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.code.status();
-        let body = ErrorBody { error: ErrorDetail { code: self.code, message: self.message } };
+        let body = ErrorBody { error: ErrorDetail { code: self.code, message: self.message, details: self.details } };
         let mut resp = (status, axum::Json(body)).into_response();
         if let Some(secs) = self.retry_after_secs
             && let Ok(v) = HeaderValue::from_str(&secs.to_string())

@@ -1,12 +1,13 @@
 //! kefu's storage. One schema and one set of SQL statements run on SQLite (the embedded
 //! default, a file in the data directory, WAL mode) and on PostgreSQL (for several nodes).
 //! Repositories are methods on [`Store`], grouped by file: users, teams, skills, queues,
-//! sessions, the audit log, the append-only event log, and for telephony SIP credentials,
-//! trunks and call recordings.
+//! sessions, the audit log, the append-only event log, for telephony SIP credentials,
+//! trunks and call recordings, and the IVR's flows.
 
 mod audit;
 mod error;
 mod events;
+mod ivr;
 mod migrations;
 mod org;
 mod page;
@@ -23,6 +24,7 @@ pub mod testing;
 pub use audit::{AuditEntry, AuditOutcome, NewAuditEntry};
 pub use error::{Result, StoreError};
 pub use events::{EventCursor, EventQuery};
+pub use ivr::IvrFlowRow;
 pub use org::{NewQueue, NewSkill, NewTeam, Queue, QueuePatch, QueueSkill, Skill, SkillPatch, Team, TeamPatch};
 pub use page::{Page, PageRequest};
 pub use recordings::{NewRecording, Recording, RecordingFilter};

@@ -9,6 +9,7 @@ use std::borrow::Cow;
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/0001_foundation.sql")),
     (2, "telephony", include_str!("../migrations/0002_telephony.sql")),
+    (3, "ivr", include_str!("../migrations/0003_ivr.sql")),
 ];
 
 /// A migrator over the embedded migrations.

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod calls;
 pub mod events;
 pub mod health;
+pub mod ivr;
 pub mod openapi;
 pub mod queues;
 pub mod recordings;
@@ -97,6 +98,11 @@ pub fn table() -> Vec<RouteDef> {
         route(M::GET, "/api/v1/queues/{id}", Allowed(ConfigRead), queues::get),
         route(M::PATCH, "/api/v1/queues/{id}", Allowed(ConfigManage), queues::update),
         route(M::DELETE, "/api/v1/queues/{id}", Allowed(ConfigManage), queues::delete),
+        // IVR
+        route(M::GET, "/api/v1/ivr/flows", Allowed(ConfigRead), ivr::list),
+        route(M::GET, "/api/v1/ivr/flows/{name}", Allowed(ConfigRead), ivr::get),
+        route(M::PUT, "/api/v1/ivr/flows/{name}", Allowed(ConfigManage), ivr::put),
+        route(M::DELETE, "/api/v1/ivr/flows/{name}", Allowed(ConfigManage), ivr::delete),
         // telephony
         route(M::GET, "/api/v1/trunks", Allowed(TrunksManage), trunks::list),
         route(M::POST, "/api/v1/trunks", Allowed(TrunksManage), trunks::create),

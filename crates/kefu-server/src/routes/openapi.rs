@@ -1,13 +1,13 @@
 //! The OpenAPI document, generated from the handlers' annotations.
 
-use super::{audit, auth, calls, events, health, queues, recordings, skills, teams, trunks, users};
+use super::{audit, auth, calls, events, health, ivr, queues, recordings, skills, teams, trunks, users};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 /// The API description served at `/api/v1/openapi.json`.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "kefu API", description = "Contact-center platform: HTTP JSON API. Errors are `{\"error\":{\"code\",\"message\"}}`."),
+    info(title = "kefu API", description = "Contact-center platform: HTTP JSON API. Errors are `{\"error\":{\"code\",\"message\"}}`, with `details` listing every problem when there are several."),
     paths(
         health::healthz, health::readyz, health::metrics, document,
         auth::login, auth::logout, auth::change_password,
@@ -15,6 +15,7 @@ use utoipa::{Modify, OpenApi};
         teams::list, teams::create, teams::get, teams::update, teams::delete,
         skills::list, skills::create, skills::get, skills::update, skills::delete,
         queues::list, queues::create, queues::get, queues::update, queues::delete,
+        ivr::list, ivr::get, ivr::put, ivr::delete,
         trunks::list, trunks::create, trunks::get, trunks::update, trunks::delete,
         recordings::list, recordings::get,
         calls::registrations, calls::list, calls::dial, calls::get, calls::hold, calls::unhold, calls::hangup,

@@ -6,6 +6,7 @@ mod auth;
 mod bad_input;
 mod calls;
 mod crud;
+mod ivr;
 mod ops;
 mod role_matrix;
 mod telephony;

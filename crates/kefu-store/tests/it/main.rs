@@ -3,6 +3,7 @@
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 mod events;
+mod ivr;
 mod migrate;
 mod org;
 mod sessions;

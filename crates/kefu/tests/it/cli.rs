@@ -173,6 +173,31 @@ async fn demo_serves_health_and_a_demo_user_lists_queues() {
         .await
         .unwrap();
     assert_eq!(patched.status(), 200);
+
+    // the demo IVR flow for calls to 4000
+    let hotline: serde_json::Value = client
+        .get(format!("{base}/api/v1/ivr/flows/hotline"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (hotline["version"].as_i64(), &hotline["numbers"]),
+        (Some(1), &serde_json::json!(["4000"])),
+        "{hotline}"
+    );
+    assert_eq!(hotline["flow"]["start"], "welcome");
+    let saved = client
+        .put(format!("{base}/api/v1/ivr/flows/hotline"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({ "flow": hotline["flow"], "numbers": ["4000", "4001"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), 200);
     child.kill().await.unwrap();
     for ext in ["1001", "1005", "1010"] {
         expect_sip(sip_secret(dir.path(), ext).await, ext, "demo-pass-1");
@@ -191,6 +216,17 @@ async fn demo_serves_health_and_a_demo_user_lists_queues() {
         (trunks["items"][0]["port"].as_i64(), trunks["items"][0]["enabled"].as_bool()),
         (Some(5080), Some(true))
     );
+    // … but keeps an edited hotline as it is
+    let hotline: serde_json::Value = client
+        .get(format!("{base}/api/v1/ivr/flows/hotline"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!((hotline["version"].as_i64(), &hotline["numbers"]), (Some(2), &serde_json::json!(["4000", "4001"])));
     child.kill().await.unwrap();
     expect_sip(sip_secret(dir.path(), "1005").await, "1005", "demo-pass-2");
 }
