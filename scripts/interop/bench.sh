@@ -14,15 +14,6 @@ HZ=$(getconf CLK_TCK)
 start_kefu
 register_agent 1001 5091 bench_register || { echo "FAIL: agent REGISTER"; exit 1; }
 
-# value of column $2 in the last line of sipp's -trace_stat CSV $1
-stat_col() {
-    python3 - "$1" "$2" <<'PY'
-import csv, sys
-rows = list(csv.reader(open(sys.argv[1]), delimiter=";"))
-print(rows[-1][rows[0].index(sys.argv[2])])
-PY
-}
-
 TABLE="| rate (calls/s) | calls | successful | failed | caller retrans | agent retrans | setup p50 / p99 / max ms (agent's own p50 / p99) | kefu CPU ms/call | kefu CPU % | kefu RSS MiB |
 |---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for rate in "${RATES[@]}"; do

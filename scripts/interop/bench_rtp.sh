@@ -79,8 +79,8 @@ up1=$(metric 'kefu_sip_objects{what="calls"}')
 rss=$(kefu_rss_kb)
 wait "$caller" || true
 wait "$agent" || true
-ok=$(python3 -c 'import csv,sys; r=list(csv.reader(open(sys.argv[1]),delimiter=";")); print(r[-1][r[0].index("SuccessfulCall(C)")])' "$WORK/rtp_caller.csv")
-ko=$(python3 -c 'import csv,sys; r=list(csv.reader(open(sys.argv[1]),delimiter=";")); print(r[-1][r[0].index("FailedCall(C)")])' "$WORK/rtp_caller.csv")
+ok=$(stat_col "$WORK/rtp_caller.csv" "SuccessfulCall(C)")
+ko=$(stat_col "$WORK/rtp_caller.csv" "FailedCall(C)")
 echo "| calls | recording | calls up (window start/end) | successful | failed | RTP in pkt/s (ideal) | RTP out pkt/s | kefu CPU % | RSS MiB (idle → loaded) | RSS per 100 calls MiB | drops/s on kefu's sockets |"
 echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 python3 - <<PY

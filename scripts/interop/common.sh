@@ -79,3 +79,12 @@ kefu_cpu_ticks() { # utime+stime of kefu
 kefu_rss_kb() {
     awk '/VmRSS/{print $2}' "/proc/$KEFU_PID/status"
 }
+
+# value of column $2 in the last line of sipp's -trace_stat CSV $1
+stat_col() {
+    python3 - "$1" "$2" <<'PY'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1]), delimiter=";"))
+print(rows[-1][rows[0].index(sys.argv[2])])
+PY
+}

@@ -351,11 +351,6 @@ impl SipHandle {
         calls.get(&CallId(id.to_owned())).and_then(|c| c.snapshot())
     }
 
-    /// Active media sessions (for metrics).
-    pub fn media_sessions(&self) -> usize {
-        self.inner.media.active_sessions()
-    }
-
     /// Counts of what the server holds right now (for metrics, and for finding leaks).
     pub fn stats(&self) -> SipStats {
         let endpoint = self.inner.dialogs.endpoint.get_stats();
