@@ -82,6 +82,34 @@ event_kinds! {
     RecordingSaved => "recording.saved",
     /// Telephony: a call recording could not be written.
     RecordingFailed => "recording.failed",
+    /// IVR: a call entered a flow (data: flow, dialled).
+    IvrStarted => "ivr.started",
+    /// IVR: the call reached a node (data: node, type).
+    IvrNode => "ivr.node",
+    /// IVR: a menu key chose a branch (data: node, key, next).
+    IvrChoice => "ivr.choice",
+    /// IVR: a key the menu does not offer, or too few digits (data: node, attempt).
+    IvrInvalid => "ivr.invalid",
+    /// IVR: no key within the timeout (data: node, attempt).
+    IvrNoInput => "ivr.no_input",
+    /// IVR: digits collected into a variable (data: node, var, digits — the count, not the digits).
+    IvrCollected => "ivr.collected",
+    /// IVR: an HTTP node finished (data: node, ok, detail).
+    IvrHttp => "ivr.http",
+    /// IVR: a value could not be spoken (data: node, value).
+    IvrSayFailed => "ivr.say_failed",
+    /// IVR: the flow ended (data: node, outcome, path).
+    IvrEnded => "ivr.ended",
+    /// A waiting caller was told their position and estimated wait (data: position, ewt_secs, prompts).
+    CallAnnounced => "call.announced",
+    /// The caller chose to leave the queue for a voicemail or a callback (data: action, wait_ms, position).
+    CallLeftQueue => "call.left_queue",
+    /// A voicemail was recorded and stored (data: voicemail, duration_ms, queue).
+    VoicemailSaved => "voicemail.saved",
+    /// A caller asked to be called back (data: callback, queue).
+    CallbackRequested => "callback.requested",
+    /// A caller answered the post-call survey (data: answers, agent).
+    SurveyAnswered => "survey.answered",
 }
 
 impl fmt::Display for EventKind {

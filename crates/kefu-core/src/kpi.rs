@@ -389,6 +389,10 @@ impl KpiAccumulator {
                     }
                 }
             }
+            // Neither answered nor abandoned: the caller took a voicemail or callback instead.
+            D::CallLeftQueue { call, .. } => {
+                self.calls.remove(call);
+            }
             D::CallCompleted { call, queue, agent, talk_ms, hold_ms } => {
                 let b = match self.calls.remove(call) {
                     Some(t) => t.booking(&cfg),

@@ -85,6 +85,19 @@ pub enum RouterEventDetail {
         /// 1-based position when they hung up.
         position: usize,
     },
+    /// The caller chose to leave the queue while waiting (for a voicemail or a callback).
+    CallLeftQueue {
+        /// The call.
+        call: InteractionId,
+        /// Its queue.
+        queue: QueueId,
+        /// Where the caller went.
+        action: OverflowAction,
+        /// Time waited in this queue.
+        wait_ms: i64,
+        /// 1-based position when they left.
+        position: usize,
+    },
     /// A call overflowed.
     CallOverflowed {
         /// The call.
@@ -148,6 +161,7 @@ impl RouterEvent {
             RouterEventDetail::CallNoAnswer { .. } => EventKind::CallNoAnswer,
             RouterEventDetail::CallAbandoned { .. } => EventKind::CallAbandoned,
             RouterEventDetail::CallOverflowed { .. } => EventKind::CallOverflowed,
+            RouterEventDetail::CallLeftQueue { .. } => EventKind::CallLeftQueue,
             RouterEventDetail::CallCompleted { .. } => EventKind::CallCompleted,
             RouterEventDetail::AgentStateChanged { .. } => EventKind::AgentStateChanged,
             RouterEventDetail::QueuesMerged { .. } => EventKind::QueuesMerged,
@@ -174,7 +188,9 @@ impl RouterEvent {
                 e.queue = Some(*queue);
                 e.agent = Some(*agent);
             }
-            D::CallAbandoned { call, queue, .. } | D::CallOverflowed { call, queue, .. } => {
+            D::CallAbandoned { call, queue, .. }
+            | D::CallOverflowed { call, queue, .. }
+            | D::CallLeftQueue { call, queue, .. } => {
                 e.interaction = Some(*call);
                 e.queue = Some(*queue);
             }

@@ -24,6 +24,8 @@ pub struct QueueCounters {
     pub short_abandoned: u64,
     /// Overflow steps fired.
     pub overflowed: u64,
+    /// Callers who chose to leave while waiting (voicemail, callback).
+    pub left: u64,
     /// Answered calls that ended.
     pub completed: u64,
 }
@@ -47,6 +49,8 @@ pub struct QueueStats {
     pub short_abandoned: u64,
     /// Overflow steps fired so far.
     pub overflowed: u64,
+    /// Callers who chose a voicemail or callback while waiting, so far.
+    pub left: u64,
     /// Service-level threshold, ms.
     pub sl_threshold_ms: i64,
     /// Answered within T ÷ (answered + abandoned after T); `None` before any such call.
@@ -82,6 +86,7 @@ impl QueueStats {
             abandoned: c.abandoned,
             short_abandoned: c.short_abandoned,
             overflowed: c.overflowed,
+            left: c.left,
             sl_threshold_ms,
             service_level: ratio(c.answered_in_sl, c.answered + c.abandoned_after_sl),
             abandon_rate: ratio(c.abandoned, c.answered + c.abandoned),

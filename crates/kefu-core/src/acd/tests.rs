@@ -364,6 +364,24 @@ fn abandon_while_waiting_or_ringing() {
 }
 
 #[test]
+fn a_caller_who_chooses_voicemail_leaves_without_counting_as_abandoned() {
+    let mut h = H::new(vec![q(1)]);
+    h.at(0.0).queue_call(1, 1, Priority::NORMAL);
+    h.queue_call(2, 1, Priority::NORMAL);
+    let out = h.at(40.0).go(Input::CallLeft { call: call(1), action: OverflowAction::Voicemail });
+    assert!(events(&out).iter().any(|e| matches!(
+        e,
+        RouterEventDetail::CallLeftQueue { wait_ms: 40_000, position: 1, action: OverflowAction::Voicemail, .. }
+    )));
+    assert!(!events(&out).iter().any(|e| matches!(e, RouterEventDetail::CallAbandoned { .. })));
+    let s = h.r.stats(queue(1), h.t()).unwrap();
+    assert_eq!((s.abandoned, s.short_abandoned, s.left, s.waiting), (0, 0, 1, 1));
+    assert_eq!(h.r.position(call(2), h.t()).map(|(_, p)| p), Some(1), "the next caller moves up");
+    let again = h.r.handle(h.t(), Input::CallLeft { call: call(1), action: OverflowAction::Callback });
+    assert_eq!(again, Err(AcdError::UnknownCall(call(1))));
+}
+
+#[test]
 fn acw_returns_to_ready_by_itself_or_to_the_requested_not_ready() {
     let mut h = H::new(vec![q(1)]);
     h.at(0.0).ready(1, &[(1, 5)]);

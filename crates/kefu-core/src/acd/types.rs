@@ -231,6 +231,13 @@ pub enum Input {
         /// The call.
         call: InteractionId,
     },
+    /// The caller chose to leave the queue (a key while waiting): not an abandon.
+    CallLeft {
+        /// The call.
+        call: InteractionId,
+        /// Where they went: [`OverflowAction::Voicemail`] or [`OverflowAction::Callback`].
+        action: OverflowAction,
+    },
     /// The offered agent answered.
     CallAnswered {
         /// The call.

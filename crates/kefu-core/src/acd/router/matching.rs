@@ -435,10 +435,13 @@ impl Router {
         }
     }
 
+    /// The caller hung up (`left` is `None`) or chose to leave the queue for `left` (a
+    /// voicemail or a callback): either way the call is gone; only a hang-up is an abandon.
     pub(super) fn abandon(
         &mut self,
         now: Timestamp,
         call: InteractionId,
+        left: Option<OverflowAction>,
         out: &mut Vec<Action>,
     ) -> Result<(), AcdError> {
         let c = self.calls.get(&call).ok_or(AcdError::UnknownCall(call))?;
@@ -455,16 +458,22 @@ impl Router {
         }
         self.calls.remove(&call);
         let sl = self.queues[q].cfg.sl_threshold_ms;
+        let queue = self.queues[q].cfg.id;
         let counters = &mut self.queues[q].counters;
-        if wait_ms < self.settings.short_abandon_ms {
-            counters.short_abandoned += 1;
+        if let Some(action) = left {
+            counters.left += 1;
+            out.push(event(now, D::CallLeftQueue { call, queue, action, wait_ms, position }));
         } else {
-            counters.abandoned += 1;
-            if wait_ms > sl {
-                counters.abandoned_after_sl += 1;
+            if wait_ms < self.settings.short_abandon_ms {
+                counters.short_abandoned += 1;
+            } else {
+                counters.abandoned += 1;
+                if wait_ms > sl {
+                    counters.abandoned_after_sl += 1;
+                }
             }
+            out.push(event(now, D::CallAbandoned { call, queue, wait_ms, position }));
         }
-        out.push(event(now, D::CallAbandoned { call, queue: self.queues[q].cfg.id, wait_ms, position }));
         for (a, _) in offers {
             out.push(Action::CancelOffer { call, agent: self.agents[a].id });
             self.force(now, a, AgentInput::OfferCancelled, out);

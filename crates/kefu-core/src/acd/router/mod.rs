@@ -253,6 +253,11 @@ impl Router {
         self.agent_index.get(&id).map(|&i| &self.agents[i].agent)
     }
 
+    /// The queues' ids and names, in configuration order.
+    pub fn queue_names(&self) -> impl Iterator<Item = (QueueId, &str)> + '_ {
+        self.queues.iter().map(|q| (q.cfg.id, q.cfg.name.as_str()))
+    }
+
     /// Agents known to the router, in the order they first logged in.
     pub fn agent_ids(&self) -> impl Iterator<Item = UserId> + '_ {
         self.agents.iter().map(|a| a.id)
@@ -357,7 +362,8 @@ impl Router {
                 self.enqueue(now, call, None, out);
                 Ok(())
             }
-            Input::CallAbandoned { call } => self.abandon(now, call, out),
+            Input::CallAbandoned { call } => self.abandon(now, call, None, out),
+            Input::CallLeft { call, action } => self.abandon(now, call, Some(action), out),
             Input::CallAnswered { call, agent } => self.answer(now, call, agent, out),
             Input::CallRejected { call, agent } => {
                 let a = self.agent_idx(agent)?;
