@@ -336,6 +336,7 @@ async fn blind_transfer_moves_the_caller_to_another_agent() {
     k.sip.transfer(&call, "1002").await.unwrap();
     first_call.wait_bye(T).await.expect("the transferring agent leaves at once");
     let incoming = second.incoming(T).await.unwrap();
+    assert_eq!(k.sip.call(&call).unwrap().state, "transferring");
     let second_call = incoming.answer().await.unwrap();
     second_call.start_tone(1500.0);
     caller_call.wait_for_tone(1500.0, T).await.expect("caller talks to the new agent");
@@ -545,7 +546,7 @@ async fn the_ivr_answers_plays_hears_keys_and_connects_an_agent() {
 
     // The IVR hands the caller to agent 1001: the caller hears the IVR's audio while it rings.
     k.sip.play(&id, 9, kefu_sip::media::tones::tone(300.0, 3000, 8000).into()).await.unwrap();
-    k.sip.connect(&id, "1001").await.unwrap();
+    k.sip.connect(&id, "1001", false).await.unwrap();
     let incoming = agent.incoming(T).await.unwrap();
     incoming.ring().await.unwrap();
     call.wait_for_tone(300.0, T).await.unwrap();
@@ -556,11 +557,26 @@ async fn the_ivr_answers_plays_hears_keys_and_connects_an_agent() {
     agent_call.wait_for_tone(440.0, T).await.unwrap();
     call.wait_for_tone(1000.0, T).await.unwrap();
     assert_eq!(k.sip.call(&id).unwrap().state, "talking");
-    assert!(k.sip.play(&id, 10, kefu_sip::media::tones::tone(600.0, 100, 8000).into()).await.is_err());
-    assert!(ivr.signals.recv().await.is_none(), "the IVR is done with the call");
 
+    // While the agent talks, the IVR stays attached but can do nothing and hears no keys.
+    let invalid = |r: Result<(), ControlError>| matches!(r, Err(ControlError::InvalidState(_)));
+    assert!(invalid(k.sip.play(&id, 10, kefu_sip::media::tones::tone(600.0, 100, 8000).into()).await));
+    assert!(invalid(k.sip.play_music(&id).await));
+    assert!(invalid(k.sip.stop_playback(&id).await));
+    assert!(invalid(k.sip.connect(&id, "1001", false).await));
+    assert!(invalid(k.sip.cancel_agent(&id).await));
+    assert!(invalid(k.sip.record_voicemail(&id, k.recordings.join("vm.wav"), 1000).await));
+    assert!(invalid(k.sip.stop_voicemail(&id).await));
+    call.send_dtmf('4').await.unwrap();
+    k.wait_event("digit while bridged", |e| matches!(e.kind, CallEventKind::Digit { digit: '4', .. })).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(ivr.signals.try_recv().is_err(), "keys are not the IVR's while an agent talks");
+
+    // The end of the call still reaches the IVR, last.
     call.hangup().await.unwrap();
     agent_call.wait_bye(T).await.unwrap();
+    assert_eq!(next_signal(&mut ivr.signals).await, IvrSignal::Ended { cause: EndCause::CustomerHangup });
+    assert!(ivr.signals.recv().await.is_none(), "nothing after Ended");
     let (_, seen) = k.wait_event("call.ended", |e| e.kind.name() == "call.ended").await;
     assert!(seen.iter().any(|e| e.kind.name() == "recording.saved"), "the bridged call was recorded");
 }
@@ -575,8 +591,8 @@ async fn an_agent_who_does_not_answer_leaves_the_caller_with_the_ivr() {
     let call = caller.call("4100").await.unwrap();
     let mut ivr = ivr_rx.recv().await.unwrap();
     let id = ivr.call.0.clone();
-    assert!(matches!(k.sip.connect(&id, "1002").await, Err(ControlError::NotRegistered(_))));
-    k.sip.connect(&id, "1001").await.unwrap();
+    assert!(matches!(k.sip.connect(&id, "1002", false).await, Err(ControlError::NotRegistered(_))));
+    k.sip.connect(&id, "1001", false).await.unwrap();
     let _incoming = agent.incoming(T).await.unwrap(); // rings, never answered
     match next_signal(&mut ivr.signals).await {
         IvrSignal::AgentFailed { extension, cause, .. } => {
@@ -609,4 +625,367 @@ async fn an_ivr_route_without_an_ivr_is_refused() {
         Err(other) => panic!("{other:?}"),
         Ok(_) => panic!("answered"),
     }
+}
+
+/// An IVR attached to `k`, and a trunk caller (its UA, which must outlive the call, and the
+/// call) the IVR answered on 4100.
+async fn ivr_call(k: &Kefu) -> (TestUa, TestCall, kefu_sip::server::IvrCall) {
+    let (ivr_tx, mut ivr_rx) = tokio::sync::mpsc::unbounded_channel();
+    k.sip.attach_ivr(ivr_tx);
+    let caller = k.caller().await;
+    let call = caller.call("4100").await.expect("the IVR answers at once");
+    let ivr = tokio::time::timeout(T, ivr_rx.recv()).await.unwrap().unwrap();
+    (caller, call, ivr)
+}
+
+fn tone(freq: f32, ms: u32) -> Arc<[i16]> {
+    kefu_sip::media::tones::tone(freq, ms, 8000).into()
+}
+
+/// The next signal that is not a `PlaybackDone`.
+async fn next_non_playback(signals: &mut tokio::sync::mpsc::UnboundedReceiver<IvrSignal>) -> IvrSignal {
+    loop {
+        match next_signal(signals).await {
+            IvrSignal::PlaybackDone { .. } => {}
+            other => return other,
+        }
+    }
+}
+
+/// Every signal up to the closing of the channel.
+async fn all_signals(signals: &mut tokio::sync::mpsc::UnboundedReceiver<IvrSignal>) -> Vec<IvrSignal> {
+    let mut all = Vec::new();
+    while let Some(s) = tokio::time::timeout(T, signals.recv()).await.expect("the channel closes in time") {
+        all.push(s);
+    }
+    all
+}
+
+/// Mono 16-bit samples of a WAV file, after checking its header is a complete 8 kHz mono PCM one.
+fn mono_wav(bytes: &[u8]) -> Vec<i16> {
+    let h = WavHeader::parse(bytes).unwrap();
+    assert_eq!((h.format, h.channels, h.sample_rate, h.bits_per_sample), (1, 1, 8000, 16), "{h:?}");
+    assert_eq!(h.data_len as usize, bytes.len() - h.data_offset, "the header covers all the data");
+    assert_eq!(h.riff_size as usize, bytes.len() - 8);
+    h.data(bytes).unwrap().chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect()
+}
+
+#[tokio::test]
+async fn an_agent_who_hangs_up_first_hands_the_caller_back_to_the_ivr() {
+    let mut k = kefu(Some(9), T).await;
+    let agent = k.agent("1001").await;
+    let (_caller, call, mut ivr) = ivr_call(&k).await;
+    let id = ivr.call.0.clone();
+    k.sip.connect(&id, "1001", true).await.unwrap();
+    let agent_call = agent.incoming(T).await.unwrap().answer().await.unwrap();
+    assert_eq!(next_signal(&mut ivr.signals).await, IvrSignal::AgentAnswered { extension: "1001".into() });
+    call.start_tone(440.0);
+    agent_call.start_tone(1000.0);
+    agent_call.wait_for_tone(440.0, T).await.unwrap();
+    call.wait_for_tone(1000.0, T).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // The agent hangs up: the caller stays, back with the IVR, which hears of it.
+    agent_call.hangup().await.unwrap();
+    assert_eq!(next_signal(&mut ivr.signals).await, IvrSignal::AgentLeft { extension: "1001".into() });
+    assert!(!call.is_ended(), "the caller is still on the line");
+    let snapshot = k.sip.call(&id).unwrap();
+    assert_eq!((snapshot.state, snapshot.agent.as_deref()), ("ivr", None));
+    call.stop_tone();
+
+    // The IVR plays a survey question the caller hears, and hears the answer key.
+    let packets = call.received().audio_packets;
+    k.sip.play(&id, 21, tone(600.0, 800)).await.unwrap();
+    call.wait_for_tone(600.0, T).await.expect("the IVR's audio reaches the caller after AgentLeft");
+    assert_eq!(next_signal(&mut ivr.signals).await, IvrSignal::PlaybackDone { token: 21 });
+    let arrived = call.received().audio_packets - packets;
+    assert!(arrived >= 30, "the 800 ms prompt arrived as RTP: {arrived} packets");
+    call.send_dtmf('5').await.unwrap();
+    assert_eq!(next_signal(&mut ivr.signals).await, IvrSignal::Key('5'));
+
+    // The IVR hangs up.
+    k.sip.hangup(&id).await.unwrap();
+    call.wait_bye(T).await.unwrap();
+    assert_eq!(all_signals(&mut ivr.signals).await, vec![IvrSignal::Ended { cause: EndCause::Api }]);
+
+    let (ended, seen) = k.wait_event("call.ended", |e| matches!(e.kind, CallEventKind::CallEnded { .. })).await;
+    assert!(matches!(ended.kind, CallEventKind::CallEnded { cause: EndCause::Api, talk_ms } if talk_ms > 300));
+    let saved: Vec<_> = seen
+        .iter()
+        .filter_map(|e| match &e.kind {
+            CallEventKind::RecordingSaved(r) => Some(r.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(saved.len(), 1, "{seen:#?}");
+    assert_eq!(saved[0].agent_extension.as_deref(), Some("1001"));
+    assert!(WavHeader::parse(&std::fs::read(&saved[0].path).unwrap()).is_ok());
+    assert!(
+        seen.iter().any(|e| matches!(e.kind, CallEventKind::LegEnded { cause: EndCause::AgentHangup, .. })),
+        "the agent leg ended as usual"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(k.events.try_recv().is_err(), "CallEnded is the very last event");
+    assert!(k.sip.calls().is_empty());
+}
+
+#[tokio::test]
+async fn a_caller_back_with_the_ivr_can_talk_to_a_second_agent() {
+    let mut k = kefu(Some(9), T).await;
+    let first = k.agent("1001").await;
+    let second = k.agent("1002").await;
+    let (_caller, call, mut ivr) = ivr_call(&k).await;
+    let id = ivr.call.0.clone();
+    k.sip.connect(&id, "1001", true).await.unwrap();
+    let first_call = first.incoming(T).await.unwrap().answer().await.unwrap();
+    assert_eq!(next_signal(&mut ivr.signals).await, IvrSignal::AgentAnswered { extension: "1001".into() });
+    first_call.hangup().await.unwrap();
+    assert_eq!(next_signal(&mut ivr.signals).await, IvrSignal::AgentLeft { extension: "1001".into() });
+
+    // Without back_to_ivr this time: the second agent's hang-up ends the call.
+    k.sip.connect(&id, "1002", false).await.unwrap();
+    let second_call = second.incoming(T).await.unwrap().answer().await.unwrap();
+    assert_eq!(next_signal(&mut ivr.signals).await, IvrSignal::AgentAnswered { extension: "1002".into() });
+    call.start_tone(440.0);
+    second_call.start_tone(1500.0);
+    call.wait_for_tone(1500.0, T).await.unwrap();
+    second_call.wait_for_tone(440.0, T).await.unwrap();
+    assert_eq!(k.sip.call(&id).unwrap().state, "talking");
+    second_call.hangup().await.unwrap();
+    call.wait_bye(T).await.expect("the call ends with the second agent");
+    assert_eq!(all_signals(&mut ivr.signals).await, vec![IvrSignal::Ended { cause: EndCause::AgentHangup }]);
+
+    let (_, seen) = k.wait_event("call.ended", |e| matches!(e.kind, CallEventKind::CallEnded { .. })).await;
+    let saved: Vec<_> = seen
+        .iter()
+        .filter_map(|e| match &e.kind {
+            CallEventKind::RecordingSaved(r) => Some(r.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(saved.len(), 2, "one recording per agent: {seen:#?}");
+    assert_ne!(saved[0].path, saved[1].path);
+    assert_eq!(saved[0].agent_extension.as_deref(), Some("1001"));
+    assert_eq!(saved[1].agent_extension.as_deref(), Some("1002"));
+}
+
+#[tokio::test]
+async fn cancel_agent_stops_the_ringing_phone_and_keeps_the_caller_with_the_ivr() {
+    let mut k = kefu(Some(9), T).await;
+    let first = k.agent("1001").await;
+    let second = k.agent("1002").await;
+    let (_caller, call, mut ivr) = ivr_call(&k).await;
+    let id = ivr.call.0.clone();
+    assert!(matches!(k.sip.cancel_agent(&id).await, Err(ControlError::InvalidState(_))), "nobody rings yet");
+
+    k.sip.connect(&id, "1001", false).await.unwrap();
+    let incoming = first.incoming(T).await.unwrap();
+    incoming.ring().await.unwrap();
+    k.wait_event("ringing", |e| e.kind == CallEventKind::LegRinging).await;
+    k.sip.cancel_agent(&id).await.unwrap();
+    incoming.wait_cancelled(T).await.expect("the agent's phone gets a CANCEL");
+    assert_eq!(
+        next_signal(&mut ivr.signals).await,
+        IvrSignal::AgentFailed { extension: "1001".into(), cause: EndCause::Cancelled, sip_code: 487 }
+    );
+    let (ended, _) = k.wait_event("leg ended", |e| matches!(e.kind, CallEventKind::LegEnded { .. })).await;
+    assert_eq!(ended.kind, CallEventKind::LegEnded { cause: EndCause::Cancelled, sip_code: 487 });
+    assert!(matches!(k.sip.cancel_agent(&id).await, Err(ControlError::InvalidState(_))), "nothing left to cancel");
+
+    // The caller is still with the IVR.
+    assert!(!call.is_ended());
+    assert_eq!(k.sip.call(&id).unwrap().state, "ivr");
+    k.sip.play(&id, 1, tone(700.0, 600)).await.unwrap();
+    call.wait_for_tone(700.0, T).await.unwrap();
+
+    // Another agent, who answers: the bridge works.
+    k.sip.connect(&id, "1002", false).await.unwrap();
+    let second_call = second.incoming(T).await.unwrap().answer().await.unwrap();
+    assert_eq!(next_non_playback(&mut ivr.signals).await, IvrSignal::AgentAnswered { extension: "1002".into() });
+    call.start_tone(440.0);
+    second_call.start_tone(1500.0);
+    call.wait_for_tone(1500.0, T).await.unwrap();
+    second_call.wait_for_tone(440.0, T).await.unwrap();
+    call.hangup().await.unwrap();
+    second_call.wait_bye(T).await.unwrap();
+    assert_eq!(next_non_playback(&mut ivr.signals).await, IvrSignal::Ended { cause: EndCause::CustomerHangup });
+}
+
+#[tokio::test]
+async fn play_music_loops_the_hold_music_until_replaced() {
+    let k = kefu(Some(9), T).await;
+    let (_caller, call, mut ivr) = ivr_call(&k).await;
+    let id = ivr.call.0.clone();
+    k.sip.play_music(&id).await.unwrap();
+    // The music on hold here is a 2 s, 300 Hz tone: it must go on well past its end.
+    call.wait_for_tone(300.0, T).await.unwrap();
+    let start = std::time::Instant::now();
+    let before = call.received().audio_packets;
+    while start.elapsed() < Duration::from_millis(3200) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let r = call.received();
+        assert!(r.last_audio.is_some_and(|t| t.elapsed() < Duration::from_millis(400)), "audio keeps coming");
+        assert!(r.has_tone(300.0, Duration::from_millis(160)), "still the music after {:?}", start.elapsed());
+    }
+    let packets = call.received().audio_packets - before;
+    assert!(packets >= 130, "{packets} packets in 3.2 s");
+    assert!(ivr.signals.try_recv().is_err(), "looped music never reports PlaybackDone");
+
+    // A prompt replaces it, and reports its end.
+    k.sip.play(&id, 4, tone(600.0, 500)).await.unwrap();
+    call.wait_for_tone(600.0, T).await.unwrap();
+    assert_eq!(next_signal(&mut ivr.signals).await, IvrSignal::PlaybackDone { token: 4 });
+    // stop_playback stops the music too.
+    k.sip.play_music(&id).await.unwrap();
+    call.wait_for_tone(300.0, T).await.unwrap();
+    k.sip.stop_playback(&id).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(call.received().rms(Duration::from_millis(160)) < 100.0, "silence after stop_playback");
+    k.sip.hangup(&id).await.unwrap();
+    assert_eq!(all_signals(&mut ivr.signals).await, vec![IvrSignal::Ended { cause: EndCause::Api }]);
+}
+
+#[tokio::test]
+async fn a_voicemail_records_the_caller_until_they_hang_up() {
+    let k = kefu(Some(9), T).await;
+    let (_caller, call, mut ivr) = ivr_call(&k).await;
+    let id = ivr.call.0.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("voicemail").join("2026").join("message.wav");
+    call.start_tone(1000.0);
+    // A beep plays to the caller while recording: only the caller is recorded.
+    k.sip.play(&id, 1, tone(600.0, 300)).await.unwrap();
+    let started = tokio::time::Instant::now();
+    k.sip.record_voicemail(&id, path.clone(), 60_000).await.unwrap();
+    assert!(
+        matches!(k.sip.record_voicemail(&id, path.clone(), 60_000).await, Err(ControlError::InvalidState(_))),
+        "one voicemail at a time"
+    );
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    call.send_dtmf('#').await.unwrap();
+    tokio::time::sleep_until(started + Duration::from_millis(1500)).await;
+    call.hangup().await.unwrap();
+
+    let signals = all_signals(&mut ivr.signals).await;
+    let signals: Vec<_> = signals.into_iter().filter(|s| !matches!(s, IvrSignal::PlaybackDone { .. })).collect();
+    assert_eq!(signals.len(), 3, "{signals:#?}");
+    assert_eq!(signals[0], IvrSignal::Key('#'), "keys are signalled while recording");
+    let IvrSignal::VoicemailRecorded { path: got, duration_ms, size_bytes } = &signals[1] else {
+        panic!("{signals:#?}")
+    };
+    assert_eq!(signals[2], IvrSignal::Ended { cause: EndCause::CustomerHangup }, "Ended comes last");
+    assert_eq!(got, &path);
+    assert!((1200..=1800).contains(duration_ms), "{duration_ms} ms");
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(bytes.len() as u64, *size_bytes);
+    let samples = mono_wav(&bytes);
+    assert_eq!(samples.len() as u64 / 8, *duration_ms);
+    let rms = kefu_sip::testing::rms(&samples);
+    assert!(rms > 1000.0, "the caller's tone is in the file: rms {rms}");
+    let share = kefu_sip::testing::tone_fraction(&samples, 1000.0);
+    assert!(share > 0.6, "it is the caller's 1 kHz, not the beep: {share}");
+}
+
+#[tokio::test]
+async fn a_voicemail_stops_at_its_limit_or_on_request_and_failures_are_signalled() {
+    let k = kefu(Some(9), T).await;
+    let (_caller, call, mut ivr) = ivr_call(&k).await;
+    let id = ivr.call.0.clone();
+    let dir = tempfile::tempdir().unwrap();
+    assert!(matches!(k.sip.stop_voicemail(&id).await, Err(ControlError::InvalidState(_))), "nothing recording");
+    call.start_tone(1000.0);
+
+    // The time limit stops it; the call goes on.
+    let limited = dir.path().join("limited.wav");
+    k.sip.record_voicemail(&id, limited.clone(), 800).await.unwrap();
+    match next_signal(&mut ivr.signals).await {
+        IvrSignal::VoicemailRecorded { path, duration_ms, size_bytes } => {
+            assert_eq!(path, limited);
+            assert!((600..=1100).contains(&duration_ms), "{duration_ms} ms");
+            let bytes = std::fs::read(&path).unwrap();
+            assert_eq!(bytes.len() as u64, size_bytes);
+            assert!(kefu_sip::testing::rms(&mono_wav(&bytes)) > 1000.0);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!call.is_ended());
+    assert_eq!(k.sip.call(&id).unwrap().state, "ivr");
+    k.sip.play(&id, 2, tone(600.0, 400)).await.unwrap();
+    assert_eq!(next_signal(&mut ivr.signals).await, IvrSignal::PlaybackDone { token: 2 });
+
+    // stop_voicemail stops it.
+    let stopped = dir.path().join("stopped.wav");
+    k.sip.record_voicemail(&id, stopped.clone(), 60_000).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    k.sip.stop_voicemail(&id).await.unwrap();
+    match next_signal(&mut ivr.signals).await {
+        IvrSignal::VoicemailRecorded { path, duration_ms, .. } => {
+            assert_eq!(path, stopped);
+            assert!((300..=800).contains(&duration_ms), "{duration_ms} ms");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(k.sip.stop_voicemail(&id).await, Err(ControlError::InvalidState(_))));
+
+    // A file that cannot be created: signalled, no panic, the call goes on.
+    let blocker = dir.path().join("not-a-dir");
+    std::fs::write(&blocker, b"x").unwrap();
+    k.sip.record_voicemail(&id, blocker.join("vm.wav"), 60_000).await.unwrap();
+    match next_signal(&mut ivr.signals).await {
+        IvrSignal::VoicemailFailed { message } => assert!(message.contains("vm.wav"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(k.sip.stop_voicemail(&id).await, Err(ControlError::InvalidState(_))), "it has stopped");
+    k.sip.play(&id, 3, tone(700.0, 500)).await.unwrap();
+    call.wait_for_tone(700.0, T).await.unwrap();
+    k.sip.hangup(&id).await.unwrap();
+    call.wait_bye(T).await.unwrap();
+    let rest = all_signals(&mut ivr.signals).await;
+    assert_eq!(rest.last(), Some(&IvrSignal::Ended { cause: EndCause::Api }), "{rest:#?}");
+}
+
+#[tokio::test]
+async fn the_ivr_transfers_the_caller_to_an_extension() {
+    let mut k = kefu(Some(9), T).await;
+    let target = k.agent("1002").await;
+    let (_caller, call, mut ivr) = ivr_call(&k).await;
+    let id = ivr.call.0.clone();
+    k.sip.play(&id, 1, tone(600.0, 5000)).await.unwrap();
+    call.wait_for_tone(600.0, T).await.unwrap();
+
+    k.sip.transfer(&id, "1002").await.unwrap();
+    let incoming = target.incoming(T).await.unwrap();
+    incoming.ring().await.unwrap();
+    // The IVR's prompt stopped: the caller hears the music on hold (300 Hz) while it rings.
+    call.wait_for_tone(300.0, T).await.expect("music instead of the IVR's prompt");
+    assert_eq!(k.sip.call(&id).unwrap().state, "transferring");
+    assert!(matches!(k.sip.play(&id, 2, tone(600.0, 100)).await, Err(ControlError::InvalidState(_))));
+    let target_call = incoming.answer().await.unwrap();
+    assert_eq!(next_signal(&mut ivr.signals).await, IvrSignal::Transferred { to: "1002".into() });
+    call.start_tone(440.0);
+    target_call.start_tone(1500.0);
+    call.wait_for_tone(1500.0, T).await.unwrap();
+    target_call.wait_for_tone(440.0, T).await.unwrap();
+    let snapshot = k.sip.call(&id).unwrap();
+    assert_eq!((snapshot.state, snapshot.agent.as_deref(), snapshot.recording), ("talking", Some("1002"), true));
+    assert!(matches!(k.sip.play(&id, 3, tone(600.0, 100)).await, Err(ControlError::InvalidState(_))));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    call.hangup().await.unwrap();
+    target_call.wait_bye(T).await.unwrap();
+    assert_eq!(all_signals(&mut ivr.signals).await, vec![IvrSignal::Ended { cause: EndCause::CustomerHangup }]);
+    let (ended, seen) = k.wait_event("call.ended", |e| matches!(e.kind, CallEventKind::CallEnded { .. })).await;
+    assert!(
+        matches!(ended.kind, CallEventKind::CallEnded { cause: EndCause::CustomerHangup, talk_ms } if talk_ms > 300)
+    );
+    assert!(seen.iter().any(|e| e.kind == CallEventKind::Transferred { mode: TransferMode::Blind, to: "1002".into() }));
+    let rec = seen
+        .iter()
+        .find_map(|e| match &e.kind {
+            CallEventKind::RecordingSaved(r) => Some(r.clone()),
+            _ => None,
+        })
+        .expect("the transferred call was recorded");
+    assert_eq!(rec.agent_extension.as_deref(), Some("1002"));
+    assert!(rec.duration_ms > 300, "{rec:?}");
 }

@@ -1,4 +1,5 @@
-//! WAV files: the crash-safe stereo call recorder (caller left, agent right) and the prompt reader.
+//! WAV files: the crash-safe call recorder (stereo: caller left, agent right; or mono, for
+//! voicemail) and the prompt reader.
 //!
 //! The recorder keeps the header's RIFF and data sizes current every `flush_every` of audio,
 //! writing the samples before the sizes that cover them, so a process killed mid-call leaves a
@@ -32,7 +33,8 @@ const RIFF_SIZE_AT: u64 = 4;
 const DATA_SIZE_AT: u64 = 40;
 /// Bytes per stereo 16-bit sample frame.
 const BLOCK_ALIGN: u16 = 4;
-/// Largest data chunk whose RIFF size (data + 36) still fits in 32 bits, in whole sample frames.
+/// Largest data chunk whose RIFF size (data + 36) still fits in 32 bits, in whole sample frames
+/// (whole stereo frames are whole mono frames too).
 const MAX_DATA: u64 = (u32::MAX as u64 - (HEADER_LEN - 8)) / BLOCK_ALIGN as u64 * BLOCK_ALIGN as u64;
 
 /// A WAV file that cannot be written, read or used.
@@ -210,17 +212,20 @@ pub struct RecordingInfo {
     pub duration: Duration,
     /// Size of the file in bytes.
     pub size: u64,
-    /// Sample frames (one caller and one agent sample each).
+    /// Sample frames (one caller and one agent sample each; one sample each in a mono file).
     pub frames: u64,
 }
 
-/// A stereo 8 kHz 16-bit PCM WAV recording in progress: caller left, agent right.
+/// An 8 kHz 16-bit PCM WAV recording in progress: stereo (caller left, agent right) for calls,
+/// or mono (one party, e.g. a voicemail).
 ///
 /// Blocking I/O; dropping it flushes what it can, but only [`WavRecorder::finish`] fsyncs and
 /// reports errors.
 #[derive(Debug)]
 pub struct WavRecorder {
     file: File,
+    /// 1 or 2.
+    channels: u16,
     pending: Vec<u8>,
     /// Data bytes already on disk and covered by the header.
     flushed: u64,
@@ -228,29 +233,44 @@ pub struct WavRecorder {
 }
 
 impl WavRecorder {
-    /// Creates a new file (never overwriting one) and writes an empty but valid header.
+    /// Creates a new stereo file (never overwriting one) and writes an empty but valid header.
     ///
     /// The header sizes are brought up to date whenever `flush_every` of audio has piled up.
     pub fn create(path: &Path, flush_every: Duration) -> Result<Self, WavError> {
-        let mut file = OpenOptions::new().write(true).create_new(true).open(path)?;
-        file.write_all(&header(0))?;
-        let frames = flush_every.as_micros().div_ceil(125).max(1); // 125 µs per frame at 8 kHz
-        let flush_bytes = usize::try_from(frames).unwrap_or(usize::MAX / 8).saturating_mul(usize::from(BLOCK_ALIGN));
-        Ok(Self { file, pending: Vec::with_capacity(flush_bytes.min(1 << 20)), flushed: 0, flush_bytes })
+        Self::create_with(path, flush_every, 2)
     }
 
-    /// Appends audio: `caller[i]` and `agent[i]` make one stereo frame; the shorter side is padded with silence.
+    /// Like [`WavRecorder::create`], for a mono file: [`WavRecorder::write`] keeps only its
+    /// first argument.
+    pub fn create_mono(path: &Path, flush_every: Duration) -> Result<Self, WavError> {
+        Self::create_with(path, flush_every, 1)
+    }
+
+    fn create_with(path: &Path, flush_every: Duration, channels: u16) -> Result<Self, WavError> {
+        let mut file = OpenOptions::new().write(true).create_new(true).open(path)?;
+        file.write_all(&header(0, channels))?;
+        let frames = flush_every.as_micros().div_ceil(125).max(1); // 125 µs per frame at 8 kHz
+        let flush_bytes =
+            usize::try_from(frames).unwrap_or(usize::MAX / 8).saturating_mul(usize::from(block_align(channels)));
+        Ok(Self { file, channels, pending: Vec::with_capacity(flush_bytes.min(1 << 20)), flushed: 0, flush_bytes })
+    }
+
+    /// Appends audio: `caller[i]` and `agent[i]` make one stereo frame; the shorter side is
+    /// padded with silence. A mono recorder writes `caller` alone and ignores `agent`.
     pub fn write(&mut self, caller: &[i16], agent: &[i16]) -> Result<(), WavError> {
-        let frames = caller.len().max(agent.len());
-        let added = frames as u64 * u64::from(BLOCK_ALIGN);
+        let mono = self.channels == 1;
+        let frames = if mono { caller.len() } else { caller.len().max(agent.len()) };
+        let added = frames as u64 * u64::from(block_align(self.channels));
         if self.flushed + self.pending.len() as u64 + added > MAX_DATA {
             return Err(WavError::TooLong);
         }
         for i in 0..frames {
             let left = caller.get(i).copied().unwrap_or(0);
-            let right = agent.get(i).copied().unwrap_or(0);
             self.pending.extend_from_slice(&left.to_le_bytes());
-            self.pending.extend_from_slice(&right.to_le_bytes());
+            if !mono {
+                let right = agent.get(i).copied().unwrap_or(0);
+                self.pending.extend_from_slice(&right.to_le_bytes());
+            }
         }
         if self.pending.len() >= self.flush_bytes {
             self.flush()?;
@@ -279,7 +299,7 @@ impl WavRecorder {
 
     /// Sample frames written so far, flushed or not.
     pub fn frames(&self) -> u64 {
-        (self.flushed + self.pending.len() as u64) / u64::from(BLOCK_ALIGN)
+        (self.flushed + self.pending.len() as u64) / u64::from(block_align(self.channels))
     }
 
     /// Flushes, fsyncs and closes the file.
@@ -299,8 +319,14 @@ impl Drop for WavRecorder {
     }
 }
 
-/// The canonical 44-byte header for `data_len` bytes of stereo 8 kHz 16-bit PCM.
-fn header(data_len: u32) -> [u8; 44] {
+/// Bytes per 16-bit sample frame of `channels` channels.
+fn block_align(channels: u16) -> u16 {
+    if channels == 1 { BLOCK_ALIGN / 2 } else { BLOCK_ALIGN }
+}
+
+/// The canonical 44-byte header for `data_len` bytes of 8 kHz 16-bit PCM in `channels` channels.
+fn header(data_len: u32, channels: u16) -> [u8; 44] {
+    let align = block_align(channels);
     let mut h = [0u8; 44];
     let fields: [&[u8]; 13] = [
         b"RIFF",
@@ -309,10 +335,10 @@ fn header(data_len: u32) -> [u8; 44] {
         b"fmt ",
         &16u32.to_le_bytes(),
         &FORMAT_PCM.to_le_bytes(),
-        &2u16.to_le_bytes(),
+        &channels.to_le_bytes(),
         &SAMPLE_RATE.to_le_bytes(),
-        &(SAMPLE_RATE * u32::from(BLOCK_ALIGN)).to_le_bytes(),
-        &BLOCK_ALIGN.to_le_bytes(),
+        &(SAMPLE_RATE * u32::from(align)).to_le_bytes(),
+        &align.to_le_bytes(),
         &16u16.to_le_bytes(),
         b"data",
         &data_len.to_le_bytes(),

@@ -62,8 +62,12 @@ pub(super) enum CallCmd {
     CancelConsult { reply: Reply },
     Monitor { target: Target, mode: MonitorMode, reply: Reply },
     Play { token: u64, samples: Arc<[i16]>, reply: Reply },
+    PlayMusic { reply: Reply },
     StopPlayback { reply: Reply },
-    Connect { target: Target, reply: Reply },
+    Connect { target: Target, back_to_ivr: bool, reply: Reply },
+    CancelAgent { reply: Reply },
+    RecordVoicemail { path: PathBuf, max_ms: u64, reply: Reply },
+    StopVoicemail { reply: Reply },
     Shutdown { reply: oneshot::Sender<Result<(), ControlError>> },
 }
 
@@ -155,10 +159,22 @@ impl Leg {
     }
 }
 
+/// What the call's own helper tasks report (`VoicemailTimeout`: the time limit of the voicemail
+/// with that serial number is up).
 enum Internal {
     BranchDone { leg: u64, dialog: InviteDialog, result: Result<InviteAsyncResult, String> },
     RingTimeout { leg: u64 },
     NoContacts { leg: u64 },
+    VoicemailTimeout { serial: u64 },
+}
+
+/// A voicemail being recorded for the IVR.
+struct Voicemail {
+    /// Tells this voicemail's time limit from a later one's.
+    serial: u64,
+    path: PathBuf,
+    /// Sends the `VoicemailTimeout`; aborted when the voicemail stops earlier.
+    timer: tokio::task::JoinHandle<()>,
 }
 
 static NEXT_LEG: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -181,6 +197,8 @@ struct Call {
     customer_number: String,
     dialled: String,
     recording: Option<(PathBuf, i64)>,
+    /// Call recordings started so far (a caller back with the IVR may talk to a second agent).
+    recordings_started: u32,
     state_tx: DialogStateSender,
     internal_tx: mpsc::UnboundedSender<Internal>,
     snapshot: Arc<Mutex<CallSnapshot>>,
@@ -189,10 +207,24 @@ struct Call {
     legs_answer_sdp: HashMap<u64, Vec<u8>>,
     /// Click-to-dial: the customer to ring once the agent answers.
     pending_customer: Option<Target>,
-    /// The IVR driving this call, until an agent is bridged.
+    /// The IVR's signals, for the whole life of a call the IVR answered.
     ivr: Option<mpsc::UnboundedSender<IvrSignal>>,
+    /// The IVR has the caller: no agent bridged, no transfer under way. Its commands work and
+    /// it hears the caller's keys only then.
+    ivr_active: bool,
     /// The token of the IVR's audio now playing to the customer.
     ivr_playing: Option<u64>,
+    /// The agent the IVR connected was asked for with `back_to_ivr`: if they hang up first,
+    /// the caller goes back to the IVR.
+    ivr_return: bool,
+    /// A transfer the IVR asked for rings this target; the IVR hears of the answer.
+    ivr_transfer: Option<String>,
+    /// The voicemail being recorded.
+    voicemail: Option<Voicemail>,
+    voicemail_serial: u64,
+    /// Stopped voicemails whose files are being finished; each tells the IVR when done. The
+    /// call waits for them before it tells the IVR it ended.
+    voicemail_flights: Vec<tokio::task::JoinHandle<()>>,
 }
 
 fn law_of(codec: Codec) -> Law {
@@ -360,6 +392,7 @@ pub(super) async fn inbound(server: Arc<Inner>, mut tx: Transaction) {
             // The IVR answers at once and drives the call from here on.
             let (signals_tx, signals) = mpsc::unbounded_channel();
             call.ivr = Some(signals_tx);
+            call.ivr_active = true;
             call.answer_customer(leg_id);
             let handed = IvrCall { call: id, caller: call.customer_number.clone(), dialled, flow, signals };
             if taker.send(handed).is_err() {
@@ -465,6 +498,7 @@ impl Call {
             customer_number,
             dialled,
             recording: None,
+            recordings_started: 0,
             state_tx,
             internal_tx,
             snapshot,
@@ -472,7 +506,13 @@ impl Call {
             legs_answer_sdp: HashMap::new(),
             pending_customer: None,
             ivr: None,
+            ivr_active: false,
             ivr_playing: None,
+            ivr_return: false,
+            ivr_transfer: None,
+            voicemail: None,
+            voicemail_serial: 0,
+            voicemail_flights: Vec::new(),
         }
     }
 }
@@ -608,13 +648,14 @@ impl Call {
     fn state_name(&self) -> &'static str {
         if self.ended.is_some() {
             "ended"
-        } else if self.consult.is_some() {
-            "consulting"
+        } else if let Some(k) = self.consult.and_then(|k| self.leg(k)) {
+            // A blind transfer's target rings in the consult slot too.
+            if k.purpose == Some(Purpose::BlindTarget) { "transferring" } else { "consulting" }
         } else if self.held {
             "held"
         } else if self.answered(self.customer).is_some() && self.answered(self.agent).is_some() {
             "talking"
-        } else if self.ivr.is_some() && self.answered(self.customer).is_some() {
+        } else if self.ivr_active && self.answered(self.customer).is_some() {
             "ivr"
         } else if self.answered(self.customer).is_some() {
             "transferring"
@@ -945,6 +986,9 @@ impl Call {
                     // The agent hung up during a consultation: join the customer to the consulted party.
                     self.join_consult(k);
                 }
+                None if self.ivr_return && self.ivr.is_some() && self.answered(self.customer).is_some() => {
+                    self.return_to_ivr(leg_id).await;
+                }
                 _ => self.finish(cause).await,
             }
         } else if Some(leg_id) == self.consult {
@@ -982,6 +1026,11 @@ impl Call {
                     l.best_failure = 480;
                 }
                 self.leg_failed(leg).await;
+            }
+            Internal::VoicemailTimeout { serial } => {
+                if self.voicemail.as_ref().is_some_and(|v| v.serial == serial) {
+                    self.stop_voicemail();
+                }
             }
         }
     }
@@ -1072,9 +1121,10 @@ impl Call {
         let party = leg.party.clone();
         self.emit(Some(leg_id), CallEventKind::LegEnded { cause, sip_code: code });
         match purpose {
-            Some(Purpose::AgentForInbound) if self.ivr.is_some() => {
+            Some(Purpose::AgentForInbound) if self.ivr_active => {
                 // The caller stays with the IVR, which may try another agent.
                 self.agent = None;
+                self.ivr_return = false;
                 let extension = self.leg(leg_id).and_then(|l| l.extension.clone()).unwrap_or(party);
                 self.signal(IvrSignal::AgentFailed { extension, cause, sip_code: code });
             }
@@ -1115,17 +1165,16 @@ impl Call {
         match purpose {
             Purpose::AgentForInbound => {
                 let Some(c) = self.customer else { return };
-                if self.ivr.is_some() {
+                if self.ivr_active {
                     // The IVR answered the caller long ago; it hands over now.
-                    self.ivr_playing = None;
+                    self.leave_ivr();
                     let extension = self.leg(leg_id).and_then(|l| l.extension.clone()).unwrap_or_default();
                     self.signal(IvrSignal::AgentAnswered { extension });
-                    self.ivr = None;
-                } else if !self.answer_customer(c) {
+                } else if self.answered(Some(c)).is_none() && !self.answer_customer(c) {
                     self.finish(EndCause::Cancelled).await;
                     return;
                 }
-                self.answered_at = Some(now_ms());
+                self.answered_at.get_or_insert_with(now_ms);
                 self.bridge(c, leg_id);
                 self.start_recording(c, leg_id);
             }
@@ -1137,8 +1186,17 @@ impl Call {
                 }
                 self.held = false;
                 if let Some(c) = self.answered(self.customer) {
+                    self.answered_at.get_or_insert_with(now_ms);
                     self.bridge(c, leg_id);
-                    self.media.set_recording_legs(LegId(c), LegId(leg_id));
+                    if self.recording.is_some() {
+                        self.media.set_recording_legs(LegId(c), LegId(leg_id));
+                    } else {
+                        // A transfer away from the IVR: the first conversation of the call.
+                        self.start_recording(c, leg_id);
+                    }
+                }
+                if let Some(to) = self.ivr_transfer.take() {
+                    self.signal(IvrSignal::Transferred { to });
                 }
             }
             Purpose::ConsultTarget => self.apply_routes(),
@@ -1185,11 +1243,89 @@ impl Call {
         }
     }
 
-    /// A key from `leg`: the IVR hears the customer's keys.
+    /// A key from `leg`: the IVR hears the customer's keys while it has the caller.
     fn customer_key(&self, leg: u64, key: char) {
-        if Some(leg) == self.customer {
+        if Some(leg) == self.customer && self.ivr_active {
             self.signal(IvrSignal::Key(key));
         }
+    }
+
+    /// The customer leg when the IVR has the caller, else why the IVR cannot act now.
+    fn ivr_customer(&self) -> Result<u64, ControlError> {
+        if self.ivr.is_none() {
+            return Err(ControlError::InvalidState("the call is not an IVR call".into()));
+        }
+        if !self.ivr_active {
+            let message = match self.answered(self.agent).and_then(|a| self.leg(a)) {
+                Some(agent) => format!(
+                    "the caller is talking to {}; the IVR has the call again only if that agent was connected \
+                     with back_to_ivr and hangs up first",
+                    agent.party
+                ),
+                None => "the call is being transferred away from the IVR".to_owned(),
+            };
+            return Err(ControlError::InvalidState(message));
+        }
+        self.answered(self.customer).ok_or_else(|| ControlError::InvalidState("the caller is not connected".into()))
+    }
+
+    /// The IVR hands the caller over (to an agent or a transfer target): its audio and any
+    /// voicemail stop, and it no longer hears keys.
+    fn leave_ivr(&mut self) {
+        self.stop_voicemail();
+        self.ivr_playing = None;
+        self.ivr_active = false;
+    }
+
+    /// The agent connected with `back_to_ivr` hung up first: the recording is finished, the
+    /// caller hears silence and the IVR has the caller again.
+    async fn return_to_ivr(&mut self, agent: u64) {
+        self.ivr_return = false;
+        self.held = false;
+        for (m, _) in std::mem::take(&mut self.monitors) {
+            self.release(m, EndCause::AgentHangup);
+        }
+        self.finish_recording().await;
+        self.media.remove_leg(LegId(agent));
+        self.ivr_active = true;
+        self.ivr_playing = None;
+        if let Some(c) = self.answered(self.customer) {
+            self.media.route(LegId(c), Source::Silence);
+        }
+        let extension = self.leg(agent).map(|l| l.extension.clone().unwrap_or_else(|| l.party.clone()));
+        info!(call = %self.id, "the agent left; the caller is back with the IVR");
+        self.signal(IvrSignal::AgentLeft { extension: extension.unwrap_or_default() });
+    }
+
+    /// Stops the voicemail, if one is recording; the IVR hears the outcome once the file is
+    /// complete (the call task does not wait for the disk).
+    fn stop_voicemail(&mut self) {
+        let Some(voicemail) = self.voicemail.take() else { return };
+        voicemail.timer.abort();
+        let done = self.media.stop_voicemail();
+        let ivr = self.ivr.clone();
+        self.voicemail_flights.retain(|flight| !flight.is_finished());
+        self.voicemail_flights.push(tokio::spawn(async move {
+            let signal = match done.await {
+                Some(Ok(info)) => IvrSignal::VoicemailRecorded {
+                    path: voicemail.path,
+                    duration_ms: u64::try_from(info.duration.as_millis()).unwrap_or(u64::MAX),
+                    size_bytes: info.size,
+                },
+                Some(Err(e)) => {
+                    IvrSignal::VoicemailFailed { message: format!("voicemail {}: {e}", voicemail.path.display()) }
+                }
+                None => IvrSignal::VoicemailFailed {
+                    message: format!(
+                        "voicemail {} was not recorded: the media session has ended",
+                        voicemail.path.display()
+                    ),
+                },
+            };
+            if let Some(ivr) = ivr {
+                let _ = ivr.send(signal);
+            }
+        }));
     }
 
     fn bridge(&mut self, customer: u64, agent: u64) {
@@ -1205,7 +1341,7 @@ impl Call {
         let moh = Source::Play { samples: self.server.cfg.music_on_hold.clone(), looped: true };
         if let Some(c) = c
             && (self.held || self.consult.is_some() || a.is_none())
-            && self.ivr.is_none()
+            && !self.ivr_active
         {
             self.media.route(LegId(c), moh);
         }
@@ -1267,7 +1403,12 @@ impl Call {
             );
             return;
         }
-        let path = dir.join(format!("{}.wav", self.id));
+        self.recordings_started += 1;
+        let name = match self.recordings_started {
+            1 => format!("{}.wav", self.id),
+            n => format!("{}-{n}.wav", self.id),
+        };
+        let path = dir.join(name);
         self.media.start_recording(path.clone(), LegId(customer), LegId(agent));
         self.recording = Some((path, now));
     }
@@ -1355,35 +1496,89 @@ impl Call {
                 let _ = reply.send(Ok(()));
             }
             CallCmd::Play { token, samples, reply } => {
-                let result = match (self.ivr.is_some(), self.answered(self.customer)) {
-                    (true, Some(c)) => {
-                        self.ivr_playing = Some(token);
-                        self.media.route(LegId(c), Source::Play { samples, looped: false });
-                        Ok(())
-                    }
-                    _ => Err(ControlError::InvalidState("the call is not with the IVR".into())),
-                };
+                let result = self.ivr_customer().map(|c| {
+                    self.ivr_playing = Some(token);
+                    self.media.route(LegId(c), Source::Play { samples, looped: false });
+                });
+                let _ = reply.send(result);
+            }
+            CallCmd::PlayMusic { reply } => {
+                let result = self.ivr_customer().map(|c| {
+                    self.ivr_playing = None;
+                    let samples = self.server.cfg.music_on_hold.clone();
+                    self.media.route(LegId(c), Source::Play { samples, looped: true });
+                });
                 let _ = reply.send(result);
             }
             CallCmd::StopPlayback { reply } => {
-                let result = match (self.ivr.is_some(), self.answered(self.customer)) {
-                    (true, Some(c)) => {
-                        self.ivr_playing = None;
-                        self.media.route(LegId(c), Source::Silence);
+                let result = self.ivr_customer().map(|c| {
+                    self.ivr_playing = None;
+                    self.media.route(LegId(c), Source::Silence);
+                });
+                let _ = reply.send(result);
+            }
+            CallCmd::Connect { target, back_to_ivr, reply } => {
+                let result = match self.ivr_customer() {
+                    Err(e) => Err(e),
+                    Ok(_) if self.agent.is_some() => {
+                        Err(ControlError::InvalidState("an agent is already ringing (cancel_agent stops it)".into()))
+                    }
+                    Ok(_) => {
+                        self.ivr_return = back_to_ivr;
+                        self.originate(LegRole::Agent, Purpose::AgentForInbound, target).await;
                         Ok(())
                     }
-                    _ => Err(ControlError::InvalidState("the call is not with the IVR".into())),
                 };
                 let _ = reply.send(result);
             }
-            CallCmd::Connect { target, reply } => {
-                let result = if self.ivr.is_none() || self.answered(self.customer).is_none() {
-                    Err(ControlError::InvalidState("the call is not with the IVR".into()))
-                } else if self.agent.is_some() {
-                    Err(ControlError::InvalidState("an agent is already ringing".into()))
-                } else {
-                    self.originate(LegRole::Agent, Purpose::AgentForInbound, target).await;
+            CallCmd::CancelAgent { reply } => {
+                let result = self.ivr_customer().and_then(|_| {
+                    let ringing = self
+                        .agent
+                        .and_then(|a| self.leg(a))
+                        .filter(|l| l.state == LegState::Ringing && l.purpose == Some(Purpose::AgentForInbound));
+                    let Some(leg) = ringing else {
+                        return Err(ControlError::InvalidState("no agent is ringing".into()));
+                    };
+                    let (id, extension) = (leg.id, leg.extension.clone().unwrap_or_else(|| leg.party.clone()));
+                    self.release(id, EndCause::Cancelled);
+                    self.agent = None;
+                    self.ivr_return = false;
+                    self.signal(IvrSignal::AgentFailed { extension, cause: EndCause::Cancelled, sip_code: 487 });
                     Ok(())
+                });
+                let _ = reply.send(result);
+            }
+            CallCmd::RecordVoicemail { path, max_ms, reply } => {
+                let result = match self.ivr_customer() {
+                    Err(e) => Err(e),
+                    Ok(_) if self.voicemail.is_some() => {
+                        Err(ControlError::InvalidState("a voicemail is already being recorded".into()))
+                    }
+                    Ok(_) if max_ms == 0 => {
+                        Err(ControlError::InvalidState("a voicemail needs a time limit above 0 ms".into()))
+                    }
+                    Ok(c) => {
+                        self.voicemail_serial += 1;
+                        let serial = self.voicemail_serial;
+                        self.media.start_voicemail(path.clone(), LegId(c));
+                        let tx = self.internal_tx.clone();
+                        let timer = tokio::spawn(async move {
+                            tokio::time::sleep(std::time::Duration::from_millis(max_ms)).await;
+                            let _ = tx.send(Internal::VoicemailTimeout { serial });
+                        });
+                        self.voicemail = Some(Voicemail { serial, path, timer });
+                        Ok(())
+                    }
+                };
+                let _ = reply.send(result);
+            }
+            CallCmd::StopVoicemail { reply } => {
+                let result = if self.voicemail.is_some() {
+                    self.stop_voicemail();
+                    Ok(())
+                } else {
+                    Err(ControlError::InvalidState("no voicemail is being recorded".into()))
                 };
                 let _ = reply.send(result);
             }
@@ -1397,6 +1592,19 @@ impl Call {
                     return;
                 }
                 let to = target.party().to_owned();
+                if self.ivr_active {
+                    if self.agent.is_some() {
+                        let _ = reply.send(Err(ControlError::InvalidState(
+                            "an agent is ringing for the IVR; cancel_agent first".into(),
+                        )));
+                        return;
+                    }
+                    // The IVR lets go of the caller, who hears music while the target rings; the
+                    // call ends with the target (no way back to the IVR).
+                    self.leave_ivr();
+                    self.ivr_return = false;
+                    self.ivr_transfer = Some(to.clone());
+                }
                 if let Some(a) = self.agent.take() {
                     self.release(a, EndCause::Transferred);
                 }
@@ -1475,21 +1683,44 @@ impl Call {
                     self.emit(None, CallEventKind::RecordingFailed { message });
                 }
             }
+            MediaEvent::VoicemailFailed { path, message } => {
+                warn!(call = %self.id, %message, "voicemail failed");
+                // Stopping it tells the IVR why.
+                if self.voicemail.as_ref().is_some_and(|v| v.path == path) {
+                    self.stop_voicemail();
+                }
+            }
         }
     }
 
-    /// Ends the call: every live leg is hung up, the recording finished and indexed.
+    /// Ends the call: every live leg is hung up, the recording finished and indexed; the IVR
+    /// hears how its voicemail went, then that the call ended.
     async fn finish(&mut self, cause: EndCause) {
         if self.ended.is_some() {
             return;
         }
         self.ended = Some(cause);
+        self.stop_voicemail();
+        for flight in std::mem::take(&mut self.voicemail_flights) {
+            if let Err(e) = flight.await {
+                warn!(call = %self.id, error = %e, "voicemail task failed");
+            }
+        }
         self.signal(IvrSignal::Ended { cause });
         self.ivr = None;
+        self.ivr_active = false;
         let live: Vec<u64> = self.legs.iter().filter(|l| l.live()).map(|l| l.id).collect();
         for id in live {
             self.release(id, cause);
         }
+        self.finish_recording().await;
+        self.media.close().await;
+        let talk_ms = self.answered_at.map(|a| u64::try_from(now_ms() - a).unwrap_or(0)).unwrap_or(0);
+        self.emit(None, CallEventKind::CallEnded { cause, talk_ms });
+    }
+
+    /// Stops the call recording, if one runs, and reports it as saved or failed.
+    async fn finish_recording(&mut self) {
         if let Some((path, started)) = self.recording.take() {
             let agent = self
                 .legs
@@ -1514,9 +1745,6 @@ impl Call {
                 None => self.emit(None, CallEventKind::RecordingFailed { message: "recording was not running".into() }),
             }
         }
-        self.media.close().await;
-        let talk_ms = self.answered_at.map(|a| u64::try_from(now_ms() - a).unwrap_or(0)).unwrap_or(0);
-        self.emit(None, CallEventKind::CallEnded { cause, talk_ms });
     }
 }
 

@@ -408,26 +408,62 @@ impl SipHandle {
     }
 
     /// IVR: plays `samples` (8 kHz mono) to the caller from their start, replacing what they
-    /// heard; [`IvrSignal::PlaybackDone`] with `token` follows at the end. Fails once an
-    /// agent is bridged.
+    /// heard; [`IvrSignal::PlaybackDone`] with `token` follows at the end. Fails with
+    /// [`ControlError::InvalidState`] unless the IVR has the caller (see [`IvrCall`]).
     pub async fn play(&self, call: &str, token: u64, samples: Arc<[i16]>) -> Result<(), ControlError> {
         self.command(call, |reply| CallCmd::Play { token, samples, reply }).await
     }
 
-    /// IVR: stops what [`SipHandle::play`] started (a key barged in); the caller hears silence.
+    /// IVR: plays the configured music on hold to the caller, looped, until a later
+    /// [`SipHandle::play`] or [`SipHandle::stop_playback`] replaces it (no
+    /// [`IvrSignal::PlaybackDone`] ever comes for it). Same conditions as `play`.
+    pub async fn play_music(&self, call: &str) -> Result<(), ControlError> {
+        self.command(call, |reply| CallCmd::PlayMusic { reply }).await
+    }
+
+    /// IVR: stops what [`SipHandle::play`] or [`SipHandle::play_music`] started (a key barged
+    /// in); the caller hears silence.
     pub async fn stop_playback(&self, call: &str) -> Result<(), ControlError> {
         self.command(call, |reply| CallCmd::StopPlayback { reply }).await
     }
 
     /// IVR: rings an agent's phones for the caller. The answer comes as
     /// [`IvrSignal::AgentAnswered`] or [`IvrSignal::AgentFailed`]; meanwhile the caller keeps
-    /// hearing the IVR.
-    pub async fn connect(&self, call: &str, extension: &str) -> Result<(), ControlError> {
+    /// hearing the IVR. With `back_to_ivr`, an agent who hangs up while the caller is still on
+    /// the line hands the caller back to the IVR ([`IvrSignal::AgentLeft`]) instead of ending
+    /// the call (this also holds for whoever the agent transfers the caller to).
+    pub async fn connect(&self, call: &str, extension: &str, back_to_ivr: bool) -> Result<(), ControlError> {
         if !self.is_registered(extension) {
             return Err(ControlError::NotRegistered(extension.to_owned()));
         }
         let target = Target::Extension(extension.to_owned());
-        self.command(call, |reply| CallCmd::Connect { target, reply }).await
+        self.command(call, |reply| CallCmd::Connect { target, back_to_ivr, reply }).await
+    }
+
+    /// IVR: stops ringing the agent [`SipHandle::connect`] rang (CANCEL). The caller stays with
+    /// the IVR, which hears [`IvrSignal::AgentFailed`] with [`EndCause::Cancelled`] and 487.
+    /// [`ControlError::InvalidState`] when no agent is ringing.
+    pub async fn cancel_agent(&self, call: &str) -> Result<(), ControlError> {
+        self.command(call, |reply| CallCmd::CancelAgent { reply }).await
+    }
+
+    /// IVR: records what the caller says (decoded, 8 kHz mono 16-bit PCM WAV) into a new file at
+    /// `path` (never overwritten; missing folders are created), for at most `max_ms`. It stops
+    /// on [`SipHandle::stop_voicemail`], at the time limit, when an agent answers or a transfer
+    /// is started, or when the call ends; then the IVR hears [`IvrSignal::VoicemailRecorded`]
+    /// (before [`IvrSignal::Ended`], if the call is ending). A file that cannot be written is
+    /// reported as [`IvrSignal::VoicemailFailed`], not as an error here. Prompts may play
+    /// meanwhile (only the caller is recorded) and keys are still signalled. Same conditions as
+    /// [`SipHandle::play`]; one voicemail at a time.
+    pub async fn record_voicemail(&self, call: &str, path: PathBuf, max_ms: u64) -> Result<(), ControlError> {
+        self.command(call, |reply| CallCmd::RecordVoicemail { path, max_ms, reply }).await
+    }
+
+    /// IVR: stops the voicemail [`SipHandle::record_voicemail`] started;
+    /// [`IvrSignal::VoicemailRecorded`] follows once the file is complete.
+    /// [`ControlError::InvalidState`] when none is recording.
+    pub async fn stop_voicemail(&self, call: &str) -> Result<(), ControlError> {
+        self.command(call, |reply| CallCmd::StopVoicemail { reply }).await
     }
 
     /// Ends the call: every leg is hung up.
@@ -436,6 +472,11 @@ impl SipHandle {
     }
 
     /// Blind transfer: the agent leaves now, the customer hears music while `target` rings.
+    ///
+    /// Also for a call the IVR has (no agent ringing): the IVR's audio stops (and a voicemail),
+    /// it lets go of the caller at once, and hears [`IvrSignal::Transferred`] when the target
+    /// answers (then caller and target are bridged and recorded). If the target cannot be
+    /// reached the call ends, as for any blind transfer ([`IvrSignal::Ended`]).
     pub async fn transfer(&self, call: &str, target: &str) -> Result<(), ControlError> {
         let target = self.inner.resolve_target(target).await?;
         self.command(call, |reply| CallCmd::BlindTransfer { target, reply }).await

@@ -381,9 +381,16 @@ pub struct SipStats {
 
 /// A call handed to the IVR: a trunk route whose target is `ivr:FLOW` answers the caller in
 /// kefu and gives the call to whoever called [`super::SipHandle::attach_ivr`]. The IVR drives it
-/// with [`super::SipHandle::play`], [`super::SipHandle::stop_playback`],
-/// [`super::SipHandle::connect`] and [`super::SipHandle::hangup`], and hears back through
-/// `signals`.
+/// with [`super::SipHandle::play`], [`super::SipHandle::play_music`],
+/// [`super::SipHandle::stop_playback`], [`super::SipHandle::record_voicemail`],
+/// [`super::SipHandle::connect`], [`super::SipHandle::cancel_agent`],
+/// [`super::SipHandle::transfer`] and [`super::SipHandle::hangup`], and hears back through
+/// `signals` until the call ends.
+///
+/// The IVR *has the caller* from the answer until an agent (or a transfer target) answers, and
+/// again after an agent connected with `back_to_ivr` hangs up first
+/// ([`IvrSignal::AgentLeft`]). Only then do its commands work and does it hear the caller's
+/// keys; at every other moment they fail with [`ControlError::InvalidState`].
 #[derive(Debug)]
 pub struct IvrCall {
     /// The call.
@@ -394,14 +401,16 @@ pub struct IvrCall {
     pub dialled: String,
     /// The flow named by the route (`ivr:hotline` → `hotline`).
     pub flow: String,
-    /// What happens on the call, in order; closed when the call task ends.
+    /// What happens on the call, in order; [`IvrSignal::Ended`] comes last, then the channel
+    /// closes.
     pub signals: tokio::sync::mpsc::UnboundedReceiver<IvrSignal>,
 }
 
 /// What the IVR hears about its call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IvrSignal {
-    /// The caller pressed a key (RFC 4733 or SIP INFO).
+    /// The caller pressed a key (RFC 4733 or SIP INFO). Only while the IVR has the caller (not
+    /// while an agent is bridged).
     Key(char),
     /// The audio of [`super::SipHandle::play`] with this token was played to the end.
     PlaybackDone {
@@ -409,13 +418,16 @@ pub enum IvrSignal {
         token: u64,
     },
     /// The agent rung by [`super::SipHandle::connect`] answered: caller and agent are bridged
-    /// (and recorded); the IVR's audio has stopped.
+    /// (and recorded); the IVR's audio has stopped (and a voicemail being recorded is stopped).
+    /// The IVR no longer has the caller: next comes [`IvrSignal::AgentLeft`] (if connected with
+    /// `back_to_ivr`) or [`IvrSignal::Ended`].
     AgentAnswered {
         /// The agent's extension.
         extension: String,
     },
-    /// The agent's phones did not answer (busy, declined, no answer, gone); the caller is still
-    /// on the line, hearing the IVR.
+    /// The agent's phones did not answer (busy, declined, no answer, gone, or cancelled with
+    /// [`super::SipHandle::cancel_agent`]: [`EndCause::Cancelled`], 487); the caller is still on
+    /// the line, hearing the IVR.
     AgentFailed {
         /// The agent's extension.
         extension: String,
@@ -424,7 +436,39 @@ pub enum IvrSignal {
         /// The SIP status that ended the attempt.
         sip_code: u16,
     },
-    /// The call ended (the caller hung up, or it was hung up); nothing more will come.
+    /// The agent connected with `back_to_ivr` hung up while the caller stayed on the line: the
+    /// recording is saved, the caller hears silence, and the IVR has the caller again (for a
+    /// survey, say) — play, keys, voicemail, connect and hangup work as before the agent.
+    AgentLeft {
+        /// The agent's extension.
+        extension: String,
+    },
+    /// The target of a [`super::SipHandle::transfer`] the IVR asked for answered: the caller
+    /// talks to it (recorded) and the IVR no longer has the caller; [`IvrSignal::Ended`] follows
+    /// at the end of the call. (A transfer that fails ends the call.)
+    Transferred {
+        /// The target, as given to `transfer`.
+        to: String,
+    },
+    /// The voicemail started with [`super::SipHandle::record_voicemail`] was stopped (by
+    /// [`super::SipHandle::stop_voicemail`], its time limit, an agent answering, a transfer or
+    /// the end of the call) and its file is complete. Comes before [`IvrSignal::Ended`].
+    VoicemailRecorded {
+        /// The file: 8 kHz mono 16-bit PCM WAV of what the caller said.
+        path: PathBuf,
+        /// Length of the audio, ms.
+        duration_ms: u64,
+        /// Size of the file in bytes.
+        size_bytes: u64,
+    },
+    /// The voicemail could not be recorded (its file cannot be created or written); it has
+    /// stopped. Comes before [`IvrSignal::Ended`].
+    VoicemailFailed {
+        /// What went wrong.
+        message: String,
+    },
+    /// The call ended (the caller hung up, or it was hung up): always the last signal, also
+    /// after an agent or a transfer target took the call; nothing more will come.
     Ended {
         /// Why.
         cause: EndCause,

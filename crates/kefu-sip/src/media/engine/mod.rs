@@ -25,7 +25,9 @@
 //! Recording writes the left leg's and the right leg's received audio as a stereo WAV file,
 //! one 20 ms frame per tick (silence where nothing arrived), through a writer thread the
 //! engine shares among its sessions, so session tasks never wait for the disk. The file is
-//! brought up to date every second: a crash loses at most the last second or two.
+//! brought up to date every second: a crash loses at most the last second or two. A voicemail
+//! is the same thing for one leg: its received audio as a mono WAV file, through the same
+//! writer thread, independent of the call recording.
 //!
 //! The 20 ms clock only runs in sessions that need it (a clocked source on some leg, digits
 //! going out, or a recording), so a plain two-leg relay costs nothing between packets.
@@ -225,6 +227,14 @@ pub enum MediaEvent {
         /// What happened.
         message: String,
     },
+    /// The voicemail being recorded to `path` cannot be created or written; stopping it
+    /// ([`MediaSession::stop_voicemail`]) reports the error too.
+    VoicemailFailed {
+        /// The voicemail's file.
+        path: PathBuf,
+        /// What happened.
+        message: String,
+    },
 }
 
 /// A handle on one call's media. Cheap to clone; commands are queued to the session task and
@@ -288,6 +298,27 @@ impl MediaSession {
         let (tx, rx) = oneshot::channel();
         self.send(Command::StopRecording(tx));
         rx.await.ok().flatten()
+    }
+
+    /// Starts recording `leg`'s received audio (decoded, 8 kHz mono 16-bit PCM WAV, one frame
+    /// every 20 ms, silence where nothing arrived) into a new file at `path` (never overwritten;
+    /// missing folders are created). A voicemail already running is finished first. Independent
+    /// of the call recording. A file that cannot be created is reported as a
+    /// [`MediaEvent::VoicemailFailed`] and by [`MediaSession::stop_voicemail`].
+    pub fn start_voicemail(&self, path: PathBuf, leg: LegId) {
+        self.send(Command::StartVoicemail { path, leg });
+    }
+
+    /// Stops the voicemail. The stop is queued at once, in order with other commands; the
+    /// returned future (which borrows nothing, so it may be spawned) resolves once the file is
+    /// complete and synced, with `None` when no voicemail was recording (or the session has
+    /// ended).
+    pub fn stop_voicemail(
+        &self,
+    ) -> impl std::future::Future<Output = Option<Result<RecordingInfo, WavError>>> + Send + 'static {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::StopVoicemail(tx));
+        async move { rx.await.ok().flatten() }
     }
 
     /// Sends `digit` to `leg` as RFC 4733 events (100 ms, then three end packets), queued after

@@ -21,7 +21,7 @@ use super::super::g711::Law;
 use super::super::rtp::{HEADER_LEN, RtpPacket, is_rtcp};
 use super::super::{Frame, PTIME_MS, SAMPLES_PER_FRAME};
 use super::leg::{Header, Leg, PcmFifo};
-use super::writer::{StopReply, Writer, WriterMsg};
+use super::writer::{Kind, StopReply, Writer, WriterMsg};
 use super::{LegId, LegMedia, MediaEvent, Source};
 
 /// Largest datagram read; longer ones are truncated (and G.711 never comes close).
@@ -44,6 +44,8 @@ pub(super) enum Command {
     StartRecording { path: PathBuf, left: LegId, right: LegId },
     SetRecordingLegs { left: LegId, right: LegId },
     StopRecording(StopReply),
+    StartVoicemail { path: PathBuf, leg: LegId },
+    StopVoicemail(StopReply),
     SendDigit { leg: LegId, digit: Digit },
     Close(StopReply),
 }
@@ -70,11 +72,12 @@ impl Drop for ActiveGuard {
     }
 }
 
-/// A recording in progress: which legs go left and right, and the batch not yet handed over.
+/// A recording in progress: which legs go left and right (no right leg: a mono recording),
+/// and the batch not yet handed over.
 struct Recording {
     id: u64,
     left: LegId,
-    right: LegId,
+    right: Option<LegId>,
     writer: mpsc::Sender<WriterMsg>,
     left_pcm: Vec<i16>,
     right_pcm: Vec<i16>,
@@ -85,13 +88,38 @@ impl Recording {
         Vec::with_capacity(RECORD_BATCH_FRAMES * SAMPLES_PER_FRAME)
     }
 
+    fn right_batch(&self) -> Vec<i16> {
+        if self.right.is_some() { Self::batch() } else { Vec::new() }
+    }
+
+    /// Whether `leg`'s received audio goes into this recording.
+    fn records(&self, leg: LegId) -> bool {
+        self.left == leg || self.right == Some(leg)
+    }
+
+    /// Appends this tick's frames of the recorded legs (silence where nothing arrived).
+    fn take_frame(&mut self, legs: &[Leg]) {
+        let append = |id: LegId, pcm: &mut Vec<i16>| match legs.iter().find(|l| l.id == id && l.frame_valid) {
+            Some(leg) => pcm.extend_from_slice(&leg.frame),
+            None => pcm.resize(pcm.len() + SAMPLES_PER_FRAME, 0),
+        };
+        append(self.left, &mut self.left_pcm);
+        if let Some(right) = self.right {
+            append(right, &mut self.right_pcm);
+        }
+        if self.left_pcm.len() >= RECORD_BATCH_FRAMES * SAMPLES_PER_FRAME {
+            self.hand_over();
+        }
+    }
+
     /// Hands the pending audio to the writer.
     fn hand_over(&mut self) {
         if self.left_pcm.is_empty() {
             return;
         }
         let left = std::mem::replace(&mut self.left_pcm, Self::batch());
-        let right = std::mem::replace(&mut self.right_pcm, Self::batch());
+        let fresh = self.right_batch();
+        let right = std::mem::replace(&mut self.right_pcm, fresh);
         // A writer that is gone reports nothing more; the stop will say so.
         let _ = self.writer.send(WriterMsg::Write { id: self.id, left, right });
     }
@@ -122,7 +150,10 @@ pub(super) struct Session {
     writer: Arc<Writer>,
     next_recording: Arc<std::sync::atomic::AtomicU64>,
     counters: Arc<super::Counters>,
+    /// The call recording (stereo).
     recording: Option<Recording>,
+    /// A voicemail: one leg's received audio (mono).
+    voicemail: Option<Recording>,
     clock: Option<Clock>,
     /// The clock's need must be worked out again (after a command, a tick or a latch).
     clock_dirty: bool,
@@ -225,8 +256,8 @@ pub(super) async fn run(mut session: Session, mut commands: UnboundedReceiver<Co
             }
         }
     }
-    // Every handle dropped without `close`: finish the recording for nobody.
-    if let Some(recording) = session.recording.take() {
+    // Every handle dropped without `close`: finish the recordings for nobody.
+    for recording in [session.recording.take(), session.voicemail.take()].into_iter().flatten() {
         recording.finish(None);
     }
 }
@@ -246,6 +277,7 @@ impl Session {
             next_recording,
             counters,
             recording: None,
+            voicemail: None,
             clock: None,
             clock_dirty: false,
             tx: Vec::with_capacity(RX_BUF),
@@ -299,11 +331,33 @@ impl Session {
                 }
                 self.refresh_pcm();
             }
-            Command::StartRecording { path, left, right } => self.start_recording(path, left, right),
+            Command::StartRecording { path, left, right } => {
+                if let Some(previous) = self.recording.take() {
+                    previous.finish(None);
+                }
+                self.recording = self.open_recording(path, Kind::Call, left, Some(right));
+                self.refresh_pcm();
+            }
             Command::SetRecordingLegs { left, right } => {
                 if let Some(recording) = self.recording.as_mut() {
                     recording.left = left;
-                    recording.right = right;
+                    recording.right = Some(right);
+                }
+                self.refresh_pcm();
+            }
+            Command::StartVoicemail { path, leg } => {
+                if let Some(previous) = self.voicemail.take() {
+                    previous.finish(None);
+                }
+                self.voicemail = self.open_recording(path, Kind::Voicemail, leg, None);
+                self.refresh_pcm();
+            }
+            Command::StopVoicemail(reply) => {
+                match self.voicemail.take() {
+                    Some(voicemail) => voicemail.finish(Some(reply)),
+                    None => {
+                        let _ = reply.send(None);
+                    }
                 }
                 self.refresh_pcm();
             }
@@ -330,6 +384,9 @@ impl Session {
                 self.legs.clear();
                 self.clock = None;
                 self.guard.release();
+                if let Some(voicemail) = self.voicemail.take() {
+                    voicemail.finish(None);
+                }
                 match self.recording.take() {
                     Some(recording) => recording.finish(Some(reply)),
                     None => {
@@ -342,36 +399,36 @@ impl Session {
         true
     }
 
-    fn start_recording(&mut self, path: PathBuf, left: LegId, right: LegId) {
-        if let Some(previous) = self.recording.take() {
-            previous.finish(None);
-        }
+    /// Asks the writer thread for a new file; `None` (reported) when the writer is gone.
+    fn open_recording(&self, path: PathBuf, kind: Kind, left: LegId, right: Option<LegId>) -> Option<Recording> {
+        let failed = |message: String| match kind {
+            Kind::Call => MediaEvent::Error { message },
+            Kind::Voicemail => MediaEvent::VoicemailFailed { path: path.clone(), message },
+        };
         let writer = match self.writer.sender() {
             Ok(writer) => writer,
             Err(e) => {
-                self.emit(MediaEvent::Error { message: format!("recording writer cannot start: {e}") });
-                return;
+                self.emit(failed(format!("recording writer cannot start: {e}")));
+                return None;
             }
         };
         let id = self.next_recording.fetch_add(1, Ordering::Relaxed);
-        let create = WriterMsg::Create { id, path, events: self.events.clone() };
+        let create = WriterMsg::Create { id, path: path.clone(), kind, events: self.events.clone() };
         if writer.send(create).is_err() {
-            self.emit(MediaEvent::Error { message: "the recording writer thread has stopped".into() });
-            return;
+            self.emit(failed("the recording writer thread has stopped".into()));
+            return None;
         }
-        self.recording =
-            Some(Recording { id, left, right, writer, left_pcm: Recording::batch(), right_pcm: Recording::batch() });
-        self.refresh_pcm();
+        let right_pcm = if right.is_some() { Recording::batch() } else { Vec::new() };
+        Some(Recording { id, left, right, writer, left_pcm: Recording::batch(), right_pcm })
     }
 
-    /// Keeps received audio only for the legs a mix or the recorder listens to.
+    /// Keeps received audio only for the legs a mix or the recorders listen to.
     fn refresh_pcm(&mut self) {
-        let recorded = self.recording.as_ref().map(|r| [r.left, r.right]);
         let wanted: Vec<bool> = self
             .legs
             .iter()
             .map(|leg| {
-                recorded.is_some_and(|r| r.contains(&leg.id))
+                [&self.recording, &self.voicemail].into_iter().flatten().any(|r| r.records(leg.id))
                     || self.legs.iter().any(|l| matches!(&l.source, Source::Mix(ids) if ids.contains(&leg.id)))
             })
             .collect();
@@ -389,7 +446,7 @@ impl Session {
 
     fn update_clock(&mut self) {
         self.clock_dirty = false;
-        let needed = self.recording.is_some() || self.legs.iter().any(Leg::needs_clock);
+        let needed = self.recording.is_some() || self.voicemail.is_some() || self.legs.iter().any(Leg::needs_clock);
         match (needed, self.clock.is_some()) {
             (true, false) => {
                 let epoch = tokio::time::Instant::now();
@@ -430,16 +487,8 @@ impl Session {
         for i in 0..self.legs.len() {
             self.feed(i, now);
         }
-        if let Some(recording) = self.recording.as_mut() {
-            for (id, pcm) in [(recording.left, &mut recording.left_pcm), (recording.right, &mut recording.right_pcm)] {
-                match self.legs.iter().find(|l| l.id == id && l.frame_valid) {
-                    Some(leg) => pcm.extend_from_slice(&leg.frame),
-                    None => pcm.resize(pcm.len() + SAMPLES_PER_FRAME, 0),
-                }
-            }
-            if recording.left_pcm.len() >= RECORD_BATCH_FRAMES * SAMPLES_PER_FRAME {
-                recording.hand_over();
-            }
+        for recording in [self.recording.as_mut(), self.voicemail.as_mut()].into_iter().flatten() {
+            recording.take_frame(&self.legs);
         }
     }
 

@@ -455,6 +455,51 @@ async fn close_finishes_the_recording_and_a_bad_path_is_reported() {
 }
 
 #[tokio::test]
+async fn a_voicemail_records_one_leg_mono_beside_the_call_recording() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("box").join("vm.wav");
+    let mut c = call(Law::A, Law::Mu).await;
+    assert!(c.session.stop_voicemail().await.is_none(), "nothing to stop yet");
+    c.session.start_voicemail(path.clone(), LegId(1));
+    c.session.start_recording(dir.path().join("call.wav"), LegId(1), LegId(2));
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    for k in 0..50 {
+        tick.tick().await;
+        c.a.send(c.a_port, PT_PCMA, &frame_of(Law::A, &tone(440.0, 8000.0, k * 160, 160))).await;
+        c.b.send(c.b_port, PT_PCMU, &frame_of(Law::Mu, &tone(1300.0, 8000.0, k * 160, 160))).await;
+    }
+    sleep(Duration::from_millis(60)).await;
+    let info = c.session.stop_voicemail().await.unwrap().unwrap();
+    assert!(info.duration >= Duration::from_millis(950) && info.duration <= Duration::from_millis(1400), "{info:?}");
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(bytes.len() as u64, info.size);
+    let h = WavHeader::parse(&bytes).unwrap();
+    assert_eq!((h.format, h.channels, h.sample_rate, h.bits_per_sample), (1, 1, 8000, 16));
+    assert_eq!(u64::from(h.data_len), info.frames * 2);
+    let samples: Vec<i16> = h.data(&bytes).unwrap().chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect();
+    assert!(power_at(&samples, 440.0) > 100.0 * power_at(&samples, 1300.0), "only leg 1 is in the voicemail");
+    // The call recording goes on, stereo, and is unaffected.
+    let call = c.session.stop_recording().await.unwrap().unwrap();
+    assert!(call.frames >= info.frames, "{call:?} {info:?}");
+    assert!(
+        events(&mut c.events, Duration::from_millis(20))
+            .await
+            .iter()
+            .all(|e| !matches!(e, MediaEvent::Error { .. } | MediaEvent::VoicemailFailed { .. }))
+    );
+
+    // A path that cannot be created is reported as a voicemail failure, not a call-recording one.
+    let blocker = dir.path().join("a-file");
+    std::fs::write(&blocker, b"x").unwrap();
+    let bad = blocker.join("vm.wav");
+    c.session.start_voicemail(bad.clone(), LegId(1));
+    let got = events(&mut c.events, Duration::from_millis(300)).await;
+    assert!(matches!(got.as_slice(), [MediaEvent::VoicemailFailed { path, .. }] if *path == bad), "{got:?}");
+    assert!(matches!(c.session.stop_voicemail().await, Some(Err(WavError::Io(_)))));
+    c.session.close().await;
+}
+
+#[tokio::test]
 async fn garbage_and_rtcp_do_not_stop_the_relay() {
     let mut c = call(Law::Mu, Law::Mu).await;
     let stranger = Phone::new(9).await;

@@ -94,6 +94,32 @@ fn an_empty_recording_is_a_valid_file_and_drop_keeps_pending_audio() {
 }
 
 #[test]
+fn a_mono_recording_keeps_the_first_channel_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("voicemail.wav");
+    let mut rec = WavRecorder::create_mono(&path, Duration::from_millis(100)).unwrap();
+    let caller = second(1, 2);
+    for c in caller.chunks(160) {
+        rec.write(c, &[9; 160]).unwrap();
+    }
+    rec.write(&[4; 80], &[]).unwrap();
+    assert_eq!(rec.frames(), 8080);
+    let info = rec.finish().unwrap();
+    assert_eq!((info.frames, info.duration, info.size), (8080, Duration::from_millis(1010), 44 + 8080 * 2));
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(bytes.len() as u64, info.size);
+    let h = WavHeader::parse(&bytes).unwrap();
+    assert_eq!((h.format, h.channels, h.sample_rate, h.bits_per_sample), (FORMAT_PCM, 1, 8000, 16));
+    assert_eq!((h.data_len, h.riff_size as usize), (8080 * 2, bytes.len() - 8));
+    // Byte rate and block align describe mono audio, and the file reads back as a prompt.
+    assert_eq!(u32::from_le_bytes(bytes[28..32].try_into().unwrap()), 16_000);
+    assert_eq!(u16::from_le_bytes(bytes[32..34].try_into().unwrap()), 2);
+    let samples = decode_prompt(&bytes).unwrap();
+    assert_eq!(&samples[..8000], &caller[..]);
+    assert_eq!(&samples[8000..], &[4; 80]);
+}
+
+#[test]
 fn an_existing_file_is_never_overwritten() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("taken.wav");
