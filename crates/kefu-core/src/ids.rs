@@ -106,6 +106,16 @@ id_type!(
     FlowId,
     "IVR flow"
 );
+id_type!(
+    /// A voicemail a caller left (the WAV file and its metadata).
+    VoicemailId,
+    "voicemail"
+);
+id_type!(
+    /// A caller's request to be called back.
+    CallbackRequestId,
+    "callback request"
+);
 
 #[cfg(test)]
 mod tests {

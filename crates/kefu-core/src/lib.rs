@@ -13,6 +13,7 @@ pub mod rbac;
 pub mod time;
 pub mod wfm;
 
+pub use ids::{CallbackRequestId, VoicemailId};
 pub use ids::{CustomerId, EventId, FlowId, InteractionId, QueueId, RecordingId, SkillId, TeamId, TrunkId, UserId};
 pub use rbac::{Permission, Role};
 pub use time::Timestamp;

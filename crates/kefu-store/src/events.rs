@@ -5,7 +5,7 @@ use crate::page::{Page, PageRequest};
 use crate::rows::{json, parse, parse_opt, to_json, ts};
 use crate::{Result, Store, StoreError};
 use kefu_core::event::{Event, EventKind};
-use kefu_core::{QueueId, Timestamp, UserId};
+use kefu_core::{InteractionId, QueueId, Timestamp, UserId};
 use std::fmt::Write as _;
 
 /// Rows per INSERT statement on SQLite. SQLite resolves `$N` parameters by a linear scan
@@ -29,6 +29,8 @@ pub struct EventQuery {
     pub agent: Option<UserId>,
     /// Only events about this queue.
     pub queue: Option<QueueId>,
+    /// Only events of this call, chat or email.
+    pub interaction: Option<InteractionId>,
     /// Page size and position.
     pub page: PageRequest,
 }
@@ -102,6 +104,10 @@ impl Store {
         if let Some(queue) = query.queue {
             let p = args.push(Arg::Text(queue.to_string()));
             let _ = write!(sql, " AND queue = {p}");
+        }
+        if let Some(interaction) = query.interaction {
+            let p = args.push(Arg::Text(interaction.to_string()));
+            let _ = write!(sql, " AND interaction = {p}");
         }
         if let Some(cursor) = query.page.cursor.as_deref() {
             let c = EventCursor::decode(cursor)?;

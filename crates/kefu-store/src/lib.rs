@@ -2,7 +2,8 @@
 //! default, a file in the data directory, WAL mode) and on PostgreSQL (for several nodes).
 //! Repositories are methods on [`Store`], grouped by file: users, teams, skills, queues,
 //! sessions, the audit log, the append-only event log, for telephony SIP credentials,
-//! trunks and call recordings, and the IVR's flows.
+//! trunks and call recordings, the IVR's flows, and what callers leave around a queue
+//! (voicemails, callback requests, survey answers).
 
 mod audit;
 mod error;
@@ -11,6 +12,7 @@ mod ivr;
 mod migrations;
 mod org;
 mod page;
+mod queue_experience;
 mod recordings;
 mod rows;
 mod sessions;
@@ -27,6 +29,10 @@ pub use events::{EventCursor, EventQuery};
 pub use ivr::IvrFlowRow;
 pub use org::{NewQueue, NewSkill, NewTeam, Queue, QueuePatch, QueueSkill, Skill, SkillPatch, Team, TeamPatch};
 pub use page::{Page, PageRequest};
+pub use queue_experience::{
+    CallbackFilter, CallbackRequest, CallbackStatus, NewCallbackRequest, NewVoicemail, QuestionScore, SURVEY_SCORES,
+    SurveyAnswer, SurveySummary, Voicemail, VoicemailFilter,
+};
 pub use recordings::{NewRecording, Recording, RecordingFilter};
 pub use sessions::{Identity, Session};
 pub use sip::{SipCredentials, SipSecret};

@@ -10,6 +10,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/0001_foundation.sql")),
     (2, "telephony", include_str!("../migrations/0002_telephony.sql")),
     (3, "ivr", include_str!("../migrations/0003_ivr.sql")),
+    (4, "queue experience", include_str!("../migrations/0004_queue_experience.sql")),
 ];
 
 /// A migrator over the embedded migrations.

@@ -1,9 +1,12 @@
-//! Teams, skills and queues (skill groups): the organisation the ACD routes over.
+//! Teams, skills and queues (skill groups): the organisation the ACD routes over. A queue's
+//! overflow rules are kept as JSON beside it; a row whose JSON cannot be read back is a
+//! [`StoreError::Corrupt`], never a panic.
 
 use crate::error::constraint_error;
 use crate::page::{Page, PageRequest};
 use crate::rows::{json, parse, to_json, ts};
 use crate::{Result, Store, StoreError, new_uuid};
+use kefu_core::acd::OverflowStep;
 use kefu_core::org::{Proficiency, QueueStrategy, ServiceTargets};
 use kefu_core::{QueueId, SkillId, TeamId, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -99,6 +102,9 @@ pub struct Queue {
     pub targets: ServiceTargets,
     /// Skills an agent needs to take this queue's calls.
     pub skills: Vec<QueueSkill>,
+    /// Overflow rules, tried in order while a call waits (`kefu_core::acd::OverflowStep`).
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub overflow: Vec<OverflowStep>,
     /// When created (epoch ms).
     pub created_at: Timestamp,
     /// When last changed (epoch ms).
@@ -118,6 +124,8 @@ pub struct NewQueue {
     pub targets: ServiceTargets,
     /// Required skills.
     pub skills: Vec<QueueSkill>,
+    /// Overflow rules, in order (none: calls wait until answered or abandoned).
+    pub overflow: Vec<OverflowStep>,
 }
 
 /// A change to a queue.
@@ -133,6 +141,8 @@ pub struct QueuePatch {
     pub targets: Option<ServiceTargets>,
     /// Replace the required skills.
     pub skills: Option<Vec<QueueSkill>>,
+    /// Replace the overflow rules.
+    pub overflow: Option<Vec<OverflowStep>>,
 }
 
 fn team_from_row(r: &AnyRow) -> Result<Team> {
@@ -162,6 +172,7 @@ fn queue_from_row(r: &AnyRow) -> Result<Queue> {
         strategy: parse(r, "strategy")?,
         targets: json(r, "targets")?,
         skills: Vec::new(),
+        overflow: json(r, "overflow")?,
         created_at: ts(r, "created_at")?,
         updated_at: ts(r, "updated_at")?,
     })
@@ -322,14 +333,15 @@ impl Store {
         let id = QueueId::from_uuid(new_uuid());
         let mut tx = self.pool().begin().await?;
         sqlx::query(
-            "INSERT INTO queues (id, name, description, strategy, targets, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $6)",
+            "INSERT INTO queues (id, name, description, strategy, targets, overflow, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
         )
         .bind(id.to_string())
         .bind(&new.name)
         .bind(&new.description)
         .bind(new.strategy.as_str())
         .bind(to_json(&new.targets)?)
+        .bind(to_json(&new.overflow)?)
         .bind(now.as_millis())
         .execute(&mut *tx)
         .await
@@ -342,7 +354,8 @@ impl Store {
     /// A queue by id.
     pub async fn queue(&self, id: QueueId) -> Result<Queue> {
         let row = sqlx::query(
-            "SELECT id, name, description, strategy, targets, created_at, updated_at FROM queues WHERE id = $1",
+            "SELECT id, name, description, strategy, targets, overflow, created_at, updated_at FROM queues \
+             WHERE id = $1",
         )
         .bind(id.to_string())
         .fetch_optional(self.pool())
@@ -357,7 +370,7 @@ impl Store {
     pub async fn list_queues(&self, page: &PageRequest) -> Result<Page<Queue>> {
         let limit = page.limit();
         let rows = sqlx::query(
-            "SELECT id, name, description, strategy, targets, created_at, updated_at FROM queues \
+            "SELECT id, name, description, strategy, targets, overflow, created_at, updated_at FROM queues \
              WHERE id > $1 ORDER BY id LIMIT $2",
         )
         .bind(page.after().to_owned())
@@ -380,12 +393,14 @@ impl Store {
         let name = patch.name.clone().unwrap_or(current.name);
         let mut tx = self.pool().begin().await?;
         sqlx::query(
-            "UPDATE queues SET name = $1, description = $2, strategy = $3, targets = $4, updated_at = $5 WHERE id = $6",
+            "UPDATE queues SET name = $1, description = $2, strategy = $3, targets = $4, overflow = $5, \
+             updated_at = $6 WHERE id = $7",
         )
         .bind(&name)
         .bind(patch.description.clone().unwrap_or(current.description))
         .bind(patch.strategy.unwrap_or(current.strategy).as_str())
         .bind(to_json(&patch.targets.unwrap_or(current.targets))?)
+        .bind(to_json(patch.overflow.as_ref().unwrap_or(&current.overflow))?)
         .bind(now.as_millis())
         .bind(id.to_string())
         .execute(&mut *tx)
@@ -398,7 +413,8 @@ impl Store {
         self.queue(id).await
     }
 
-    /// Deletes a queue and its skill requirements.
+    /// Deletes a queue and its skill requirements (its voicemails and callback requests stay,
+    /// no longer tied to a queue).
     pub async fn delete_queue(&self, id: QueueId) -> Result<()> {
         let done = sqlx::query("DELETE FROM queues WHERE id = $1").bind(id.to_string()).execute(self.pool()).await?;
         if done.rows_affected() == 0 {

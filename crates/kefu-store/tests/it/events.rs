@@ -1,6 +1,6 @@
 use crate::{T0, db};
 use kefu_core::event::{Event, EventKind};
-use kefu_core::{EventId, QueueId, Timestamp, UserId};
+use kefu_core::{EventId, InteractionId, QueueId, Timestamp, UserId};
 use kefu_store::{EventQuery, PageRequest, StoreError};
 
 fn ev(at_offset: i64, kind: EventKind) -> Event {
@@ -23,6 +23,9 @@ async fn append_and_query_by_time_and_kind() {
         .collect();
     events[3].agent = Some(agent);
     events[3].queue = Some(QueueId::from_uuid(kefu_store::new_uuid()));
+    let call = InteractionId::from_uuid(kefu_store::new_uuid());
+    events[5].interaction = Some(call);
+    events[8].interaction = Some(call);
     s.append_events(&events).await.unwrap();
     assert_eq!(s.count_events().await.unwrap(), 10);
 
@@ -41,6 +44,8 @@ async fn append_and_query_by_time_and_kind() {
 
     let by_agent = s.query_events(&EventQuery { agent: Some(agent), ..Default::default() }).await.unwrap();
     assert_eq!(by_agent.items, vec![events[3].clone()]);
+    let by_call = s.query_events(&EventQuery { interaction: Some(call), ..Default::default() }).await.unwrap();
+    assert_eq!(by_call.items, vec![events[5].clone(), events[8].clone()], "a call's story, in order");
     t.cleanup().await;
 }
 

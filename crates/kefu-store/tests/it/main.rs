@@ -6,6 +6,7 @@ mod events;
 mod ivr;
 mod migrate;
 mod org;
+mod queue_experience;
 mod sessions;
 mod telephony;
 mod users;

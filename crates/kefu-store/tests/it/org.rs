@@ -12,6 +12,7 @@ fn queue(name: &str, skills: Vec<QueueSkill>) -> NewQueue {
         strategy: QueueStrategy::SkillWeighted,
         targets: ServiceTargets::default(),
         skills,
+        overflow: vec![],
     }
 }
 
