@@ -7,6 +7,7 @@
 
 use crate::auth::{password, sip};
 use crate::clock::Clock;
+use kefu_core::acd::{OverflowAction, OverflowStep, OverflowWhen};
 use kefu_core::ivr::Flow;
 use kefu_core::org::{Proficiency, QueueStrategy, ServiceTargets};
 use kefu_core::{Role, SkillId, TeamId, Timestamp};
@@ -53,7 +54,10 @@ pub fn demo_trunk() -> NewTrunk {
         auth_username: None,
         auth_password: None,
         allow_from: vec!["127.0.0.1".to_owned()],
-        inbound_routes: BTreeMap::from([("*".to_owned(), "1001".to_owned())]),
+        inbound_routes: BTreeMap::from([
+            (DEMO_FLOW_NUMBER.to_owned(), format!("ivr:{DEMO_FLOW}")),
+            ("*".to_owned(), "1001".to_owned()),
+        ]),
         caller_id: Some("4000".to_owned()),
         enabled: true,
     }
@@ -98,20 +102,37 @@ pub async fn seed(store: &Store, clock: &Clock, demo_password: &str, sip_realm: 
         skills.push(find_or_create_skill(store, name, desc, now).await?);
     }
     let existing_queues = store.list_queues(&PageRequest { limit: Some(500), cursor: None }).await?.items;
-    for (i, (name, desc)) in SKILLS.iter().enumerate() {
-        if existing_queues.iter().any(|q| q.name == *name) {
+    // (name, description, skill index, minimum proficiency): the skill groups, plus the
+    // hotline's general queue (anyone with product knowledge) and the harassment queue
+    // (senior complaint handlers only).
+    let queues = [
+        ("complaints", SKILLS[0].1, 0, 1),
+        ("product", SKILLS[1].1, 1, 1),
+        ("after_sales", SKILLS[2].1, 2, 1),
+        ("vip", SKILLS[3].1, 3, 7),
+        ("general", "综合 General (hotline menu 0)", 1, 1),
+        ("harassment", "骚扰电话 Harassing callers", 0, 7),
+    ];
+    for (name, desc, skill, min) in queues {
+        if existing_queues.iter().any(|q| q.name == name) {
             continue;
         }
-        let strategy = if *name == "vip" { QueueStrategy::SkillWeighted } else { QueueStrategy::LongestIdle };
-        let min = if *name == "vip" { 7 } else { 1 };
+        let strategy = if name == "vip" { QueueStrategy::SkillWeighted } else { QueueStrategy::LongestIdle };
+        // nobody waits for ever: after three minutes the caller may leave a voicemail
+        let overflow = if name == "harassment" {
+            vec![]
+        } else {
+            vec![OverflowStep { after_secs: 180, when: OverflowWhen::Always, action: OverflowAction::Voicemail }]
+        };
         store
             .create_queue(
                 &NewQueue {
-                    name: (*name).to_owned(),
-                    description: (*desc).to_owned(),
+                    name: name.to_owned(),
+                    description: desc.to_owned(),
                     strategy,
                     targets: ServiceTargets::default(),
-                    skills: vec![QueueSkill { skill_id: skills[i], min_proficiency: Proficiency::new(min)? }],
+                    skills: vec![QueueSkill { skill_id: skills[skill], min_proficiency: Proficiency::new(min)? }],
+                    overflow,
                 },
                 now,
             )

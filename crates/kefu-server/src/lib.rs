@@ -2,11 +2,14 @@
 //! shutdown. [`build`] returns an [`App`] already bound to its ports (port 0 works), so tests
 //! run the real thing.
 
+pub mod acd;
 pub mod auth;
 pub mod clock;
 pub mod demo;
 pub mod error;
+pub mod event_sink;
 pub mod extract;
+pub mod ivr_runner;
 pub mod metrics;
 pub mod prompts;
 pub mod routes;
@@ -58,8 +61,10 @@ pub async fn build_with_store(settings: Settings, store: Store, clock: Clock) ->
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.http))?;
     let http_addr = listener.local_addr()?;
-    let telephony = telephony::start(&settings, &store).await?.map(std::sync::Arc::new);
-    let state = AppState::new(store, settings, clock, telephony);
+    let (events, _writer) = event_sink::EventSink::start(store.clone());
+    let acd = acd::Acd::start(&store, settings.acd(), clock.clone(), events.clone()).await?;
+    let telephony = telephony::start(&settings, &store, &acd, &events, &clock).await?.map(std::sync::Arc::new);
+    let state = AppState::new(store, settings, clock, telephony, acd, events);
     let (shutdown_tx, _) = watch::channel(false);
     Ok(App { http_addr, listener, state, shutdown_tx })
 }
@@ -119,6 +124,7 @@ impl App {
         if let Some(t) = &self.state.telephony {
             t.shutdown().await;
         }
+        self.state.events.flush().await;
         self.state.store.close().await;
         tracing::info!("stopped");
         Ok(())

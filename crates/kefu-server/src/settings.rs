@@ -52,6 +52,12 @@ pub struct Settings {
     pub recordings_dir: Option<PathBuf>,
     /// How long an agent's phone rings before the call goes back to the queue, in seconds.
     pub ring_timeout_secs: u64,
+    /// After-call work after each queued call, in seconds (0: the agent is ready at once).
+    pub acw_secs: u64,
+    /// How often a waiting caller hears their position and wait, in seconds (0: never).
+    pub announce_every_secs: u64,
+    /// Offers an agent lets ring out in a row before being logged out (0: never).
+    pub max_no_answer: u32,
 }
 
 impl Default for Settings {
@@ -77,6 +83,9 @@ impl Default for Settings {
             recording: true,
             recordings_dir: None,
             ring_timeout_secs: 30,
+            acw_secs: 20,
+            announce_every_secs: 30,
+            max_no_answer: 3,
         }
     }
 }
@@ -381,6 +390,33 @@ pub const FIELDS: &[Field] = &[
         },
         show: |s| s.ring_timeout_secs.to_string(),
     },
+    Field {
+        key: "acw_secs",
+        doc: "Seconds of after-call work after a queued call before the agent is ready again (default 20; 0: none).",
+        set: |s, v| {
+            s.acw_secs = parse_num(v, "a whole number of seconds")?;
+            Ok(())
+        },
+        show: |s| s.acw_secs.to_string(),
+    },
+    Field {
+        key: "announce_every_secs",
+        doc: "How often a caller waiting in a queue hears their position and estimated wait (default 30; 0: never).",
+        set: |s, v| {
+            s.announce_every_secs = parse_num(v, "a whole number of seconds")?;
+            Ok(())
+        },
+        show: |s| s.announce_every_secs.to_string(),
+    },
+    Field {
+        key: "max_no_answer",
+        doc: "Offers an agent may let ring out in a row before being logged out of the queues (default 3; 0: never).",
+        set: |s, v| {
+            s.max_no_answer = parse_num(v, "a whole number")?;
+            Ok(())
+        },
+        show: |s| s.max_no_answer.to_string(),
+    },
 ];
 
 /// One thing wrong with the configuration, and where it came from.
@@ -519,6 +555,24 @@ impl Settings {
     /// How long an agent's phone rings.
     pub fn ring_timeout(&self) -> Duration {
         Duration::from_secs(self.ring_timeout_secs)
+    }
+
+    /// Where voicemails are written: `<data_dir>/voicemails`.
+    pub fn voicemails_dir(&self) -> PathBuf {
+        self.data_dir.join("voicemails")
+    }
+
+    /// The ACD's timings. The router's own ring timer runs 5 s past the phone's, so the SIP
+    /// side (which sees the phone) decides a ring-out and the router's timer is only a guard.
+    pub fn acd(&self) -> kefu_core::acd::AcdSettings {
+        let secs = |s: u64| i64::try_from(s.saturating_mul(1000)).unwrap_or(i64::MAX);
+        kefu_core::acd::AcdSettings {
+            ring_timeout_ms: secs(self.ring_timeout_secs).saturating_add(5_000),
+            acw_ms: secs(self.acw_secs),
+            max_no_answer: self.max_no_answer,
+            announce_every_ms: secs(self.announce_every_secs),
+            ..kefu_core::acd::AcdSettings::default()
+        }
     }
 
     /// Each key with its effective value (passwords in URLs redacted).

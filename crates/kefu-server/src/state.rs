@@ -26,6 +26,10 @@ pub struct Inner {
     pub metrics: Metrics,
     /// Telephony, when SIP is configured (`sip` setting).
     pub telephony: Option<Arc<crate::telephony::Telephony>>,
+    /// The live ACD.
+    pub acd: crate::acd::Acd,
+    /// The event log's writer for the ACD and the IVR.
+    pub events: crate::event_sink::EventSink,
 }
 
 impl AppState {
@@ -35,13 +39,24 @@ impl AppState {
         settings: Settings,
         clock: Clock,
         telephony: Option<Arc<crate::telephony::Telephony>>,
+        acd: crate::acd::Acd,
+        events: crate::event_sink::EventSink,
     ) -> Self {
         let login_limiter = LoginLimiter::new(
             settings.login_max_failures_per_user,
             settings.login_max_attempts_per_ip,
             Duration::from_secs(settings.login_window_secs),
         );
-        AppState(Arc::new(Inner { store, settings, clock, login_limiter, metrics: Metrics::default(), telephony }))
+        AppState(Arc::new(Inner {
+            store,
+            settings,
+            clock,
+            login_limiter,
+            metrics: Metrics::default(),
+            telephony,
+            acd,
+            events,
+        }))
     }
 }
 

@@ -94,8 +94,14 @@ pub async fn reload_trunks(state: &crate::state::AppState) {
     }
 }
 
-/// Starts telephony when `settings.sip` is set.
-pub async fn start(settings: &Settings, store: &Store) -> anyhow::Result<Option<Telephony>> {
+/// Starts telephony when `settings.sip` is set, with the IVR taking the calls routed to it.
+pub async fn start(
+    settings: &Settings,
+    store: &Store,
+    acd: &crate::acd::Acd,
+    events: &crate::event_sink::EventSink,
+    clock: &crate::clock::Clock,
+) -> anyhow::Result<Option<Telephony>> {
     let Some(listen) = settings.sip else { return Ok(None) };
     let recordings_dir = settings.recording.then(|| settings.recordings_dir());
     let cfg = SipConfig {
@@ -117,6 +123,21 @@ pub async fn start(settings: &Settings, store: &Store) -> anyhow::Result<Option<
         .await
         .map_err(|e| anyhow::anyhow!("cannot start SIP on {listen}: {e}"))?;
     info!(sip = %sip.local_addr(), "telephony started");
+    let prompts = crate::prompts::Prompts::with_overrides(&settings.data_dir.join("prompts"));
+    info!(prompts = prompts.len(), "IVR prompts loaded");
+    crate::ivr_runner::start(Arc::new(crate::ivr_runner::IvrContext {
+        store: store.clone(),
+        sip: sip.clone(),
+        prompts: Arc::new(prompts),
+        acd: acd.clone(),
+        events: events.clone(),
+        clock: clock.clone(),
+        voicemails_dir: settings.voicemails_dir(),
+        http: reqwest::Client::builder()
+            .user_agent(concat!("kefu-ivr/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| anyhow::anyhow!("HTTP client: {e}"))?,
+    }));
     let (stop_tx, stop_rx) = oneshot::channel();
     let writer = tokio::spawn(record_events(store.clone(), users, events_rx, stop_rx));
     Ok(Some(Telephony { sip, stop: Mutex::new(Some((stop_tx, writer))) }))

@@ -5,7 +5,7 @@ use crate::extract::{Json, Query};
 use crate::state::AppState;
 use axum::extract::State;
 use kefu_core::event::{Event, EventKind};
-use kefu_core::{QueueId, Timestamp, UserId};
+use kefu_core::{InteractionId, QueueId, Timestamp, UserId};
 use kefu_store::{EventQuery, Page, PageRequest};
 use serde::Deserialize;
 
@@ -24,6 +24,8 @@ pub struct LogQuery {
     pub agent: Option<UserId>,
     /// Only this queue's events.
     pub queue: Option<QueueId>,
+    /// Only this call's (chat's, email's) events: its whole story.
+    pub interaction: Option<InteractionId>,
     /// Events per page, 1–500 (default 50).
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
@@ -53,6 +55,7 @@ pub async fn log(State(state): State<AppState>, Query(q): Query<LogQuery>) -> Ap
         kinds,
         agent: q.agent,
         queue: q.queue,
+        interaction: q.interaction,
         page: PageRequest { limit: q.limit, cursor: q.cursor },
     };
     Ok(Json(state.store.query_events(&query).await.map_err(|e| match e {

@@ -2,6 +2,7 @@
 //! handler — the only place routes are registered, so none can lack a rule. One file per
 //! resource holds its handlers.
 
+pub mod agents;
 pub mod audit;
 pub mod auth;
 pub mod calls;
@@ -9,6 +10,7 @@ pub mod events;
 pub mod health;
 pub mod ivr;
 pub mod openapi;
+pub mod queue_experience;
 pub mod queues;
 pub mod recordings;
 pub mod skills;
@@ -111,6 +113,13 @@ pub fn table() -> Vec<RouteDef> {
         route(M::DELETE, "/api/v1/trunks/{id}", Allowed(TrunksManage), trunks::delete),
         route(M::GET, "/api/v1/recordings", OwnOr(RecordingsRead), recordings::list),
         route(M::GET, "/api/v1/recordings/{id}", OwnOr(RecordingsRead), recordings::get),
+        // voicemails, callbacks and surveys
+        route(M::GET, "/api/v1/voicemails", Allowed(CallsControl), queue_experience::list_voicemails),
+        route(M::POST, "/api/v1/voicemails/{id}/heard", Allowed(CallsControl), queue_experience::mark_heard),
+        route(M::GET, "/api/v1/voicemails/{id}/audio", Allowed(CallsControl), queue_experience::audio),
+        route(M::GET, "/api/v1/callbacks", Allowed(CallsControl), queue_experience::list_callbacks),
+        route(M::POST, "/api/v1/callbacks/{id}/finish", Allowed(CallsControl), queue_experience::finish_callback),
+        route(M::GET, "/api/v1/surveys", Allowed(RecordingsRead), queue_experience::surveys),
         // telephony
         route(M::GET, "/api/v1/registrations", Allowed(TelephonyMonitor), calls::registrations),
         route(M::GET, "/api/v1/calls", Allowed(CallsControl), calls::list),
@@ -122,6 +131,11 @@ pub fn table() -> Vec<RouteDef> {
         route(M::POST, "/api/v1/calls/{id}/transfer", Allowed(CallsControl), calls::transfer),
         route(M::POST, "/api/v1/calls/{id}/transfer/complete", Allowed(CallsControl), calls::complete_transfer),
         route(M::POST, "/api/v1/calls/{id}/transfer/cancel", Allowed(CallsControl), calls::cancel_transfer),
+        // ACD
+        route(M::GET, "/api/v1/agents/me/state", Allowed(CallsControl), agents::my_state),
+        route(M::PUT, "/api/v1/agents/me/state", Allowed(CallsControl), agents::set_my_state),
+        route(M::PUT, "/api/v1/agents/{id}/state", Allowed(TelephonyMonitor), agents::set_agent_state),
+        route(M::GET, "/api/v1/acd", Allowed(TelephonyMonitor), agents::status),
         // logs
         route(M::GET, "/api/v1/events/log", Allowed(EventLogRead), events::log),
         route(M::GET, "/api/v1/audit", Allowed(AuditRead), audit::list),

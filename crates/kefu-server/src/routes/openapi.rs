@@ -1,6 +1,8 @@
 //! The OpenAPI document, generated from the handlers' annotations.
 
-use super::{audit, auth, calls, events, health, ivr, queues, recordings, skills, teams, trunks, users};
+use super::{
+    agents, audit, auth, calls, events, health, ivr, queue_experience, queues, recordings, skills, teams, trunks, users,
+};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -18,8 +20,11 @@ use utoipa::{Modify, OpenApi};
         ivr::list, ivr::get, ivr::put, ivr::delete,
         trunks::list, trunks::create, trunks::get, trunks::update, trunks::delete,
         recordings::list, recordings::get,
+        queue_experience::list_voicemails, queue_experience::mark_heard, queue_experience::audio,
+        queue_experience::list_callbacks, queue_experience::finish_callback, queue_experience::surveys,
         calls::registrations, calls::list, calls::dial, calls::get, calls::hold, calls::unhold, calls::hangup,
         calls::transfer, calls::complete_transfer, calls::cancel_transfer,
+        agents::my_state, agents::set_my_state, agents::set_agent_state, agents::status,
         events::log, audit::list,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorCode)),

@@ -6,8 +6,10 @@ mod auth;
 mod bad_input;
 mod calls;
 mod crud;
+mod hotline;
 mod ivr;
 mod ops;
+mod queue_experience;
 mod role_matrix;
 mod telephony;
 
@@ -55,6 +57,16 @@ impl TestApp {
     }
 
     pub async fn spawn_with(settings: Settings) -> TestApp {
+        Self::spawn_seeded(settings, |_, _| async {}).await
+    }
+
+    /// Like [`TestApp::spawn_with`], with `seed` run on the store (after the per-role users
+    /// exist) before the app starts: the ACD reads its queues at start.
+    pub async fn spawn_seeded<F, Fut>(settings: Settings, seed: F) -> TestApp
+    where
+        F: FnOnce(kefu_store::Store, HashMap<Role, User>) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
         let db = TestDb::new().await.unwrap();
         let store = db.store.clone();
         let clock = Clock::default();
@@ -78,6 +90,7 @@ impl TestApp {
                 .unwrap();
             users.insert(role, u);
         }
+        seed(store.clone(), users.clone()).await;
         let app = kefu_server::build_with_store(settings, store.clone(), clock.clone()).await.unwrap();
         let base = format!("http://{}", app.http_addr());
         let shutdown = app.shutdown_handle();

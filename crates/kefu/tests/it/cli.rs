@@ -134,7 +134,7 @@ async fn demo_serves_health_and_a_demo_user_lists_queues() {
         let mut names: Vec<&str> =
             queues["items"].as_array().unwrap().iter().map(|q| q["name"].as_str().unwrap()).collect();
         names.sort_unstable();
-        assert_eq!(names, vec!["after_sales", "complaints", "product", "vip"], "{user}");
+        assert_eq!(names, vec!["after_sales", "complaints", "general", "harassment", "product", "vip"], "{user}");
     }
     let token = login(&client, &base, "admin", "demo-pass-1").await;
     let users: serde_json::Value = client
@@ -163,7 +163,7 @@ async fn demo_serves_health_and_a_demo_user_lists_queues() {
     );
     assert_eq!(local["transport"], "udp");
     assert_eq!(local["allow_from"], serde_json::json!(["127.0.0.1"]));
-    assert_eq!(local["inbound_routes"], serde_json::json!({ "*": "1001" }));
+    assert_eq!(local["inbound_routes"], serde_json::json!({ "4000": "ivr:hotline", "*": "1001" }));
     assert_eq!(local["caller_id"], "4000");
     let patched = client
         .patch(format!("{base}/api/v1/trunks/{}", local["id"].as_str().unwrap()))

@@ -1,0 +1,127 @@
+//! Agents in the ACD: sign in, ready, not ready (with a reason), sign out — for oneself, or
+//! forced by a supervisor — and the live view of agents and queues.
+
+use crate::acd::{AcdStatus, AgentView};
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::extract::{Json, PathId};
+use crate::state::AppState;
+use axum::extract::State;
+use kefu_core::UserId;
+use kefu_core::acd::{AcdError, Input};
+use kefu_core::agent::NotReadyReason;
+use serde::Deserialize;
+
+/// The state an agent asks for.
+#[derive(Deserialize, utoipa::ToSchema, Clone, Copy, PartialEq, Eq, Debug)]
+#[serde(rename_all = "snake_case")]
+pub enum WantedState {
+    /// Take calls (signs in first if needed).
+    Ready,
+    /// Signed in, not taking calls (signs in first if needed).
+    NotReady,
+    /// Signed out of the ACD.
+    LoggedOut,
+}
+
+/// A state change.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StateRequest {
+    /// `ready`, `not_ready` or `logged_out`.
+    pub state: WantedState,
+    /// Why not ready (break, meal, meeting, training, other); default `other`.
+    pub reason: Option<NotReadyReason>,
+}
+
+fn acd_error(e: AcdError) -> ApiError {
+    match e {
+        AcdError::UnknownAgent(_) | AcdError::UnknownCall(_) | AcdError::UnknownQueue(_) => {
+            ApiError::new(ErrorCode::Conflict, format!("{e}: sign in first"))
+        }
+        other => ApiError::new(ErrorCode::Conflict, other.to_string()),
+    }
+}
+
+async fn view(state: &AppState, agent: UserId) -> ApiResult<Json<AgentView>> {
+    let status = state.acd.status().await.ok_or_else(|| ApiError::new(ErrorCode::Unavailable, "the ACD is stopped"))?;
+    status
+        .agents
+        .into_iter()
+        .find(|a| a.agent == agent)
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("the agent has not signed in to the ACD since it started"))
+}
+
+async fn set_state(state: &AppState, agent: UserId, req: &StateRequest, forced: bool) -> ApiResult<Json<AgentView>> {
+    if req.reason.is_some() && req.state != WantedState::NotReady {
+        return Err(ApiError::validation("`reason` goes with `not_ready` only"));
+    }
+    let status = state.acd.status().await.ok_or_else(|| ApiError::new(ErrorCode::Unavailable, "the ACD is stopped"))?;
+    let signed_in = status
+        .agents
+        .iter()
+        .find(|a| a.agent == agent)
+        .is_some_and(|a| !matches!(a.state, kefu_core::agent::AgentState::LoggedOut));
+    if req.state != WantedState::LoggedOut && !signed_in {
+        let user = state.store.user(agent).await?;
+        if !user.enabled {
+            return Err(ApiError::new(ErrorCode::Conflict, "the account is disabled"));
+        }
+        let skills = user.skills.iter().map(|s| (s.skill_id, s.proficiency)).collect();
+        state.acd.login(agent, user.extension.clone(), skills).await.map_err(acd_error)?;
+    }
+    let input = match req.state {
+        WantedState::Ready => Some(Input::AgentReady { agent }),
+        WantedState::NotReady => {
+            Some(Input::AgentNotReady { agent, reason: req.reason.unwrap_or(NotReadyReason::Other) })
+        }
+        WantedState::LoggedOut if signed_in => Some(Input::AgentLogout { agent, forced }),
+        WantedState::LoggedOut => None,
+    };
+    if let Some(input) = input {
+        state.acd.input(input).await.map_err(acd_error)?;
+    }
+    view(state, agent).await
+}
+
+/// The caller's own ACD state.
+#[utoipa::path(get, path = "/api/v1/agents/me/state", tag = "acd", security(("bearer" = [])),
+    responses((status = 200, body = serde_json::Value), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn my_state(State(state): State<AppState>, p: Principal) -> ApiResult<Json<AgentView>> {
+    view(&state, p.id).await
+}
+
+/// Signs the caller in, makes them ready or not ready, or signs them out.
+#[utoipa::path(put, path = "/api/v1/agents/me/state", tag = "acd", security(("bearer" = [])), request_body = StateRequest,
+    responses((status = 200, body = serde_json::Value), (status = 409, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)))]
+pub async fn set_my_state(
+    State(state): State<AppState>,
+    p: Principal,
+    Json(req): Json<StateRequest>,
+) -> ApiResult<Json<AgentView>> {
+    set_state(&state, p.id, &req, false).await
+}
+
+/// A team lead, supervisor or administrator sets an agent's state (a forced sign-out is
+/// allowed from any state but a call); agents use `/agents/me/state`.
+#[utoipa::path(put, path = "/api/v1/agents/{id}/state", tag = "acd", security(("bearer" = [])), request_body = StateRequest,
+    params(("id" = String, Path, description = "User id")),
+    responses((status = 200, body = serde_json::Value), (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn set_agent_state(
+    State(state): State<AppState>,
+    p: Principal,
+    PathId(id): PathId<UserId>,
+    Json(req): Json<StateRequest>,
+) -> ApiResult<Json<AgentView>> {
+    set_state(&state, id, &req, id != p.id).await
+}
+
+/// Agents and queues right now: states, waiting calls, service level, abandon rate.
+#[utoipa::path(get, path = "/api/v1/acd", tag = "acd", security(("bearer" = [])),
+    responses((status = 200, body = serde_json::Value), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn status(State(state): State<AppState>) -> ApiResult<Json<AcdStatus>> {
+    state.acd.status().await.map(Json).ok_or_else(|| ApiError::new(ErrorCode::Unavailable, "the ACD is stopped"))
+}
