@@ -151,11 +151,28 @@ pub async fn queue_configs(store: &Store) -> anyhow::Result<Vec<QueueConfig>> {
 impl Acd {
     /// Starts the ACD over the store's queues.
     pub async fn start(store: &Store, settings: AcdSettings, clock: Clock, events: EventSink) -> anyhow::Result<Acd> {
-        let queues = queue_configs(store).await?;
-        let router = Router::new(settings, queues).map_err(|problems| {
-            let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
-            anyhow::anyhow!("the queues cannot be routed: {}", text.join("; "))
-        })?;
+        let mut queues = queue_configs(store).await?;
+        let router = match Router::new(settings.clone(), queues.clone()) {
+            Ok(r) => r,
+            Err(problems) => {
+                // A rule naming a queue deleted since (say) must not keep the server from
+                // starting: set the broken queues' overflow rules aside, loudly, and route.
+                for p in &problems {
+                    warn!(problem = %p, "ACD configuration problem");
+                }
+                for (i, q) in queues.iter_mut().enumerate() {
+                    let prefix = format!("queues[{i}].overflow");
+                    if problems.iter().any(|p| p.field.starts_with(&prefix)) {
+                        warn!(queue = %q.name, "the queue's overflow rules are ignored until they are fixed");
+                        q.overflow.clear();
+                    }
+                }
+                Router::new(settings, queues).map_err(|problems| {
+                    let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+                    anyhow::anyhow!("the queues cannot be routed: {}", text.join("; "))
+                })?
+            }
+        };
         let (tx, rx) = mpsc::unbounded_channel();
         let task =
             Task { router, clock, events, names: HashMap::new(), extensions: HashMap::new(), calls: HashMap::new() };

@@ -6,13 +6,13 @@
 use super::skills::valid_description;
 use super::{ClientIp, audit_change, valid_name};
 use crate::auth::Principal;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{Json, Paging, PathId, Query};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use kefu_core::QueueId;
-use kefu_core::acd::{AcdSettings, OverflowStep, QueueConfig, config};
+use kefu_core::acd::{AcdSettings, OverflowAction, OverflowStep, QueueConfig, config};
 use kefu_core::org::{QueueStrategy, ServiceTargets};
 use kefu_store::{NewQueue, Page, PageRequest, Queue, QueuePatch, QueueSkill};
 use serde::Deserialize;
@@ -217,6 +217,26 @@ pub async fn delete(
     p: Principal,
     PathId(id): PathId<QueueId>,
 ) -> ApiResult<StatusCode> {
+    // another queue's overflow rule sending callers here would point at nothing
+    let configs = crate::acd::queue_configs(&state.store).await.map_err(|e| ApiError::internal(&e))?;
+    let users: Vec<&str> = configs
+        .iter()
+        .filter(|q| {
+            q.id != id
+                && q.overflow.iter().any(|s| match &s.action {
+                    OverflowAction::Queue { queue } => *queue == id,
+                    OverflowAction::Widen { queues } => queues.contains(&id),
+                    _ => false,
+                })
+        })
+        .map(|q| q.name.as_str())
+        .collect();
+    if !users.is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!("overflow rules of {} send callers to this queue; change them first", users.join(", ")),
+        ));
+    }
     state.store.delete_queue(id).await?;
     audit_change(&state, &p, &ip, "queue.delete", id.to_string(), serde_json::json!({ "id": id })).await;
     Ok(StatusCode::NO_CONTENT)

@@ -313,6 +313,10 @@ async fn queues_take_overflow_rules_whose_targets_exist() {
         assert_error(s, &body, 422, "validation_failed");
     }
 
+    // a queue another queue overflows into cannot be deleted from under the rule
+    let (s, body) = app.call(Method::DELETE, &spill_url, Some(app.token(Admin)), None).await;
+    assert_error(s, &body, 409, "conflict");
+    assert!(body["error"]["message"].as_str().unwrap().contains("main"), "{body}");
     // a patch without overflow keeps it; an empty list clears it
     let (s, renamed) = app.send(Method::PATCH, &main_url, Admin, json!({ "name": "main2" })).await;
     assert_eq!(s, StatusCode::OK, "{renamed}");
@@ -332,5 +336,31 @@ async fn queues_take_overflow_rules_whose_targets_exist() {
     assert_eq!(s, StatusCode::OK, "{spilled}");
     let (s, body) = app.send(Method::PATCH, &format!("/api/v1/queues/{ghost}"), Admin, json!({ "overflow": [] })).await;
     assert_error(s, &body, 404, "not_found");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_broken_overflow_rule_in_the_database_does_not_keep_the_server_from_starting() {
+    use kefu_core::acd::{OverflowAction, OverflowStep, OverflowWhen};
+    let ghost = kefu_core::QueueId::from_uuid(kefu_store::new_uuid());
+    let app = TestApp::spawn_seeded(crate::settings(), |store, _| async move {
+        let new = kefu_store::NewQueue {
+            name: "orphan".into(),
+            description: String::new(),
+            strategy: kefu_core::org::QueueStrategy::LongestIdle,
+            targets: kefu_core::org::ServiceTargets::default(),
+            skills: vec![],
+            overflow: vec![OverflowStep {
+                after_secs: 10,
+                when: OverflowWhen::Always,
+                action: OverflowAction::Queue { queue: ghost },
+            }],
+        };
+        store.create_queue(&new, kefu_core::Timestamp::from_millis(0)).await.unwrap();
+    })
+    .await;
+    let (s, acd) = app.get("/api/v1/acd", Supervisor).await;
+    assert_eq!(s, StatusCode::OK, "{acd}");
+    assert_eq!(acd["queues"][0]["name"], "orphan", "routed, with its broken rule set aside: {acd}");
     app.stop().await;
 }
