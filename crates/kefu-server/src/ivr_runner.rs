@@ -24,7 +24,7 @@ use tracing::{debug, info, warn};
 use crate::acd::{Acd, CallNote};
 use crate::clock::Clock;
 use crate::event_sink::EventSink;
-use crate::prompts::Prompts;
+use crate::prompts::PromptLibrary;
 
 /// Largest HTTP answer an HTTP node reads.
 const HTTP_MAX_BODY: usize = 256 * 1024;
@@ -37,8 +37,8 @@ pub struct IvrContext {
     pub store: Store,
     /// Call control.
     pub sip: SipHandle,
-    /// Voice prompts.
-    pub prompts: Arc<Prompts>,
+    /// Voice prompts (replaceable while running).
+    pub prompts: Arc<PromptLibrary>,
     /// The live ACD.
     pub acd: Acd,
     /// The event log.
@@ -276,7 +276,7 @@ impl Run {
 
     /// Plays prompts by name; with none to play, reports the end at once.
     async fn play(&mut self, token: u64, names: &[String]) {
-        let (samples, missing) = self.ctx.prompts.concat(self.lang(), names);
+        let (samples, missing) = self.ctx.prompts.current().concat(self.lang(), names);
         if !missing.is_empty() {
             warn!(call = %self.call, ?missing, "prompts missing; left out");
         }

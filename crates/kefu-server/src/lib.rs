@@ -63,8 +63,11 @@ pub async fn build_with_store(settings: Settings, store: Store, clock: Clock) ->
     let http_addr = listener.local_addr()?;
     let (events, _writer) = event_sink::EventSink::start(store.clone());
     let acd = acd::Acd::start(&store, settings.acd(), clock.clone(), events.clone()).await?;
-    let telephony = telephony::start(&settings, &store, &acd, &events, &clock).await?.map(std::sync::Arc::new);
-    let state = AppState::new(store, settings, clock, telephony, acd, events);
+    let dir = settings.data_dir.join("prompts");
+    let prompts = std::sync::Arc::new(tokio::task::spawn_blocking(move || prompts::PromptLibrary::load(dir)).await?);
+    let telephony =
+        telephony::start(&settings, &store, &acd, &events, &clock, &prompts).await?.map(std::sync::Arc::new);
+    let state = AppState::new(store, settings, clock, telephony, acd, events, prompts);
     let (shutdown_tx, _) = watch::channel(false);
     Ok(App { http_addr, listener, state, shutdown_tx })
 }

@@ -6,8 +6,8 @@
 use kefu_core::ivr::Language;
 use kefu_sip::media::wav::decode_prompt;
 use std::collections::HashMap;
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 use tracing::warn;
 
 mod builtin {
@@ -85,6 +85,57 @@ impl Prompts {
             }
         }
         (samples.into(), missing)
+    }
+}
+
+impl Prompts {
+    /// Every prompt: language, name and length in samples, in no particular order.
+    pub fn entries(&self) -> impl Iterator<Item = (Language, &str, usize)> + '_ {
+        self.map.iter().map(|((lang, name), s)| (*lang, name.as_str(), s.len()))
+    }
+}
+
+/// The prompts in use, replaceable while calls run: an administrator's upload lands in the
+/// override directory and the library reloads; calls pick the new recording from their next
+/// prompt on.
+#[derive(Debug)]
+pub struct PromptLibrary {
+    dir: PathBuf,
+    current: RwLock<Arc<Prompts>>,
+}
+
+impl PromptLibrary {
+    /// The built-in prompts with the overrides in `dir` (`<dir>/<language>/<name>.wav`).
+    pub fn load(dir: PathBuf) -> Self {
+        let current = RwLock::new(Arc::new(Prompts::with_overrides(&dir)));
+        PromptLibrary { dir, current }
+    }
+
+    /// The prompts now.
+    pub fn current(&self) -> Arc<Prompts> {
+        match self.current.read() {
+            Ok(p) => p.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// The override directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Where the override of `name` in `lang` lives.
+    pub fn override_path(&self, lang: Language, name: &str) -> PathBuf {
+        self.dir.join(lang.as_str()).join(format!("{name}.wav"))
+    }
+
+    /// Reads the overrides again (blocking: call from a blocking task).
+    pub fn reload(&self) {
+        let fresh = Arc::new(Prompts::with_overrides(&self.dir));
+        match self.current.write() {
+            Ok(mut p) => *p = fresh,
+            Err(poisoned) => *poisoned.into_inner() = fresh,
+        }
     }
 }
 

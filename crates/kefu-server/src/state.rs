@@ -30,6 +30,8 @@ pub struct Inner {
     pub acd: crate::acd::Acd,
     /// The event log's writer for the ACD and the IVR.
     pub events: crate::event_sink::EventSink,
+    /// The IVR's voice prompts.
+    pub prompts: Arc<crate::prompts::PromptLibrary>,
 }
 
 impl AppState {
@@ -41,6 +43,7 @@ impl AppState {
         telephony: Option<Arc<crate::telephony::Telephony>>,
         acd: crate::acd::Acd,
         events: crate::event_sink::EventSink,
+        prompts: Arc<crate::prompts::PromptLibrary>,
     ) -> Self {
         let login_limiter = LoginLimiter::new(
             settings.login_max_failures_per_user,
@@ -56,6 +59,7 @@ impl AppState {
             telephony,
             acd,
             events,
+            prompts,
         }))
     }
 }

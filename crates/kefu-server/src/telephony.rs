@@ -101,6 +101,7 @@ pub async fn start(
     acd: &crate::acd::Acd,
     events: &crate::event_sink::EventSink,
     clock: &crate::clock::Clock,
+    prompts: &Arc<crate::prompts::PromptLibrary>,
 ) -> anyhow::Result<Option<Telephony>> {
     let Some(listen) = settings.sip else { return Ok(None) };
     let recordings_dir = settings.recording.then(|| settings.recordings_dir());
@@ -123,12 +124,11 @@ pub async fn start(
         .await
         .map_err(|e| anyhow::anyhow!("cannot start SIP on {listen}: {e}"))?;
     info!(sip = %sip.local_addr(), "telephony started");
-    let prompts = crate::prompts::Prompts::with_overrides(&settings.data_dir.join("prompts"));
-    info!(prompts = prompts.len(), "IVR prompts loaded");
+    info!(prompts = prompts.current().len(), "IVR prompts loaded");
     crate::ivr_runner::start(Arc::new(crate::ivr_runner::IvrContext {
         store: store.clone(),
         sip: sip.clone(),
-        prompts: Arc::new(prompts),
+        prompts: prompts.clone(),
         acd: acd.clone(),
         events: events.clone(),
         clock: clock.clone(),

@@ -10,6 +10,7 @@ pub mod events;
 pub mod health;
 pub mod ivr;
 pub mod openapi;
+pub mod prompts;
 pub mod queue_experience;
 pub mod queues;
 pub mod recordings;
@@ -105,6 +106,9 @@ pub fn table() -> Vec<RouteDef> {
         route(M::GET, "/api/v1/ivr/flows/{name}", Allowed(ConfigRead), ivr::get),
         route(M::PUT, "/api/v1/ivr/flows/{name}", Allowed(ConfigManage), ivr::put),
         route(M::DELETE, "/api/v1/ivr/flows/{name}", Allowed(ConfigManage), ivr::delete),
+        route(M::GET, "/api/v1/ivr/prompts", Allowed(ConfigRead), prompts::list),
+        route(M::PUT, "/api/v1/ivr/prompts/{language}/{name}", Allowed(ConfigManage), prompts::put),
+        route(M::DELETE, "/api/v1/ivr/prompts/{language}/{name}", Allowed(ConfigManage), prompts::delete),
         // telephony
         route(M::GET, "/api/v1/trunks", Allowed(TrunksManage), trunks::list),
         route(M::POST, "/api/v1/trunks", Allowed(TrunksManage), trunks::create),

@@ -1,7 +1,8 @@
 //! The OpenAPI document, generated from the handlers' annotations.
 
 use super::{
-    agents, audit, auth, calls, events, health, ivr, queue_experience, queues, recordings, skills, teams, trunks, users,
+    agents, audit, auth, calls, events, health, ivr, prompts, queue_experience, queues, recordings, skills, teams,
+    trunks, users,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -17,7 +18,7 @@ use utoipa::{Modify, OpenApi};
         teams::list, teams::create, teams::get, teams::update, teams::delete,
         skills::list, skills::create, skills::get, skills::update, skills::delete,
         queues::list, queues::create, queues::get, queues::update, queues::delete,
-        ivr::list, ivr::get, ivr::put, ivr::delete,
+        ivr::list, ivr::get, ivr::put, ivr::delete, prompts::list, prompts::put, prompts::delete,
         trunks::list, trunks::create, trunks::get, trunks::update, trunks::delete,
         recordings::list, recordings::get,
         queue_experience::list_voicemails, queue_experience::mark_heard, queue_experience::audio,

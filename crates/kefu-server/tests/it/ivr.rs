@@ -218,3 +218,70 @@ async fn permissions_unknown_flows_numbers_and_delete() {
     );
     app.stop().await;
 }
+
+/// A mono 8 kHz 16-bit PCM WAV of `ms` of a 440 Hz tone.
+fn wav(ms: u32) -> Vec<u8> {
+    let n = ms * 8;
+    let mut out = Vec::new();
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(36 + n * 2).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&16u32.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    out.extend_from_slice(&1u16.to_le_bytes()); // mono
+    out.extend_from_slice(&8000u32.to_le_bytes());
+    out.extend_from_slice(&16000u32.to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&16u16.to_le_bytes());
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&(n * 2).to_le_bytes());
+    for i in 0..n {
+        let v = (8000.0 * (2.0 * std::f64::consts::PI * 440.0 * f64::from(i) / 8000.0).sin()) as i16;
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out
+}
+
+#[tokio::test]
+async fn an_administrator_replaces_a_prompt_with_a_recording_and_can_go_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = crate::settings();
+    s.data_dir = dir.path().to_owned();
+    let app = TestApp::spawn_with(s).await;
+    let find = |list: &Value, name: &str| {
+        list.as_array().unwrap().iter().find(|p| p["language"] == "zh-CN" && p["name"] == name).cloned()
+    };
+    let (st, list) = app.get("/api/v1/ivr/prompts", Agent).await;
+    assert_eq!(st, StatusCode::OK, "{list}");
+    let builtin = find(&list, "welcome").unwrap();
+    assert_eq!(builtin["custom"], false);
+    assert!(builtin["duration_ms"].as_u64().unwrap() > 1000, "{builtin}");
+
+    let url = "/api/v1/ivr/prompts/zh-CN/welcome";
+    let (st, body) = app.raw(Method::PUT, url, Agent, Some("audio/wav"), wav(500)).await;
+    assert_error(st, &body, 403, "forbidden");
+    let (st, body) = app.raw(Method::PUT, url, Admin, Some("audio/wav"), b"RIFF....not a wav".to_vec()).await;
+    assert_error(st, &body, 422, "validation_failed");
+    let (st, body) = app.raw(Method::PUT, "/api/v1/ivr/prompts/fr/welcome", Admin, None, wav(500)).await;
+    assert_error(st, &body, 404, "not_found");
+    let (st, body) = app.raw(Method::PUT, "/api/v1/ivr/prompts/en/Bad-Name", Admin, None, wav(500)).await;
+    assert_error(st, &body, 422, "validation_failed");
+
+    let (st, body) = app.raw(Method::PUT, url, Admin, Some("audio/wav"), wav(500)).await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    assert_eq!((body["custom"].as_bool(), body["duration_ms"].as_u64()), (Some(true), Some(500)));
+    assert!(dir.path().join("prompts/zh-CN/welcome.wav").is_file());
+    let (_, list) = app.get("/api/v1/ivr/prompts", Agent).await;
+    assert_eq!(find(&list, "welcome").unwrap()["duration_ms"], 500, "the library reloaded");
+    // a new name becomes a prompt flows can use
+    let (st, body) = app.raw(Method::PUT, "/api/v1/ivr/prompts/zh-CN/promo_618", Admin, None, wav(300)).await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+
+    let (st, _) = app.call(Method::DELETE, url, Some(app.token(Admin)), None).await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (_, list) = app.get("/api/v1/ivr/prompts", Agent).await;
+    assert_eq!(find(&list, "welcome").unwrap(), builtin, "the built-in prompt is back");
+    let (st, body) = app.call(Method::DELETE, url, Some(app.token(Admin)), None).await;
+    assert_error(st, &body, 404, "not_found");
+    app.stop().await;
+}
