@@ -326,7 +326,11 @@ impl Run {
 
     async fn perform(&mut self, actions: Vec<Action>) {
         let mut ended_by_action = false;
-        for action in actions {
+        // the log first: what the flow decided is written before what it leads to (the
+        // queue's events, the call's end)
+        let (logs, actions): (Vec<Action>, Vec<Action>) =
+            actions.into_iter().partition(|a| matches!(a, Action::Log(_)));
+        for action in logs.into_iter().chain(actions) {
             match action {
                 Action::Play { token, prompts, .. } => self.play(token, &prompts).await,
                 Action::StopPlayback => {

@@ -275,6 +275,7 @@ async fn a_caller_waits_hears_the_position_reaches_the_agent_and_answers_the_sur
         &[
             EventKind::IvrStarted,
             EventKind::IvrChoice,
+            EventKind::IvrEnded,
             EventKind::CallQueued,
             EventKind::CallAnnounced,
             EventKind::CallOffered,
@@ -297,7 +298,7 @@ async fn a_caller_waits_hears_the_position_reaches_the_agent_and_answers_the_sur
     );
     let at = |k: EventKind| events.iter().find(|e| e.kind == k).unwrap().at;
     assert!(at(EventKind::CallBridged) >= at(EventKind::CallOffered), "bridged after the offer");
-    assert_eq!(events.last().unwrap().kind, EventKind::CallEnded, "{:?}", kinds(&events));
+    assert_eq!(kinds(&events).iter().filter(|k| **k == EventKind::CallEnded).count(), 1, "one end");
     let digits: Vec<&str> =
         events.iter().filter(|e| e.kind == EventKind::CallDigit).map(|e| e.data["digit"].as_str().unwrap()).collect();
     assert_eq!(digits, ["1", "5", "4", "5"], "the menu key, then the survey's");
