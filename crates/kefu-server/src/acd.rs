@@ -112,6 +112,7 @@ enum Cmd {
     },
     Status(oneshot::Sender<AcdStatus>),
     Position(InteractionId, oneshot::Sender<Option<(usize, u32)>>),
+    QueueId(String, oneshot::Sender<Option<QueueId>>),
 }
 
 /// Handle to the ACD task (cheap to clone).
@@ -226,6 +227,12 @@ impl Acd {
         self.ask(|tx| Cmd::Position(call, tx)).await.flatten()
     }
 
+    /// The id of the queue of this name.
+    pub async fn queue_id(&self, name: &str) -> Option<QueueId> {
+        let name = name.to_owned();
+        self.ask(|tx| Cmd::QueueId(name, tx)).await.flatten()
+    }
+
     /// Agents and queues now.
     pub async fn status(&self) -> Option<AcdStatus> {
         self.ask(Cmd::Status).await
@@ -337,6 +344,9 @@ impl Task {
                     .collect();
                 queues.sort_by(|a, b| a.name.cmp(&b.name));
                 let _ = reply.send(AcdStatus { agents, queues });
+            }
+            Cmd::QueueId(name, reply) => {
+                let _ = reply.send(self.queue_id(&name));
             }
             Cmd::Position(call, reply) => {
                 let got = self.router.position(call, now).map(|(q, p)| (p, self.router.ewt_secs(q, p).unwrap_or(0)));

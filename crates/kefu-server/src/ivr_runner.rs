@@ -491,20 +491,13 @@ impl Run {
         }
     }
 
-    fn queue_id_for(&self, name: Option<&str>) -> Option<QueueId> {
-        match (name, &self.queue) {
-            (Some(n), Some((qn, id))) if n == qn => Some(*id),
-            _ => None,
-        }
-    }
-
+    /// The id of a queue named by the flow (the queue the call waited in, else the ACD's).
     async fn queue_id_by_name(&self, name: Option<&str>) -> Option<QueueId> {
-        if let Some(id) = self.queue_id_for(name) {
-            return Some(id);
-        }
         let name = name?;
-        let configs = crate::acd::queue_configs(&self.ctx.store).await.ok()?;
-        configs.into_iter().find(|q| q.name == name).map(|q| q.id)
+        match &self.queue {
+            Some((n, id)) if n == name => Some(*id),
+            _ => self.ctx.acd.queue_id(name).await,
+        }
     }
 
     async fn save_voicemail(&mut self, path: PathBuf, duration_ms: u64, size_bytes: u64) {
