@@ -110,6 +110,26 @@ event_kinds! {
     CallbackRequested => "callback.requested",
     /// A caller answered the post-call survey (data: answers, agent).
     SurveyAnswered => "survey.answered",
+    /// A caller was recognised as a known customer by their number (customer column set; data: call).
+    CustomerIdentified => "customer.identified",
+    /// A work order was created (data: ticket, number, category, type, priority, channel).
+    TicketCreated => "ticket.created",
+    /// A work order moved in its workflow (data: ticket, from, to, reason).
+    TicketStatusChanged => "ticket.status_changed",
+    /// A work order got a new owner or group (data: ticket, owner, team).
+    TicketAssigned => "ticket.assigned",
+    /// A work order was dispatched to a department (data: ticket, team).
+    TicketDispatched => "ticket.dispatched",
+    /// A work order was escalated (data: ticket, rule, target, by).
+    TicketEscalated => "ticket.escalated",
+    /// A work order's SLA target passed its warning threshold (data: ticket, target, due).
+    TicketSlaWarning => "ticket.sla_warning",
+    /// A work order's SLA target was breached (data: ticket, target, due).
+    TicketSlaBreached => "ticket.sla_breached",
+    /// A follow-up callback attempt was made (data: ticket, followup, attempt, outcome).
+    FollowUpAttempted => "followup.attempted",
+    /// A customer rated how a work order was handled (data: ticket, speed, attitude, quality).
+    TicketSurveyed => "ticket.surveyed",
 }
 
 impl fmt::Display for EventKind {

@@ -117,6 +117,47 @@ id_type!(
     "callback request"
 );
 
+id_type!(
+    /// A node of the work-order category tree (any of its three levels).
+    CategoryId,
+    "category"
+);
+id_type!(
+    /// A work order (工单).
+    TicketId,
+    "work order"
+);
+id_type!(
+    /// A service-process template (on-site repair, carry-in, return / exchange / refund …).
+    TemplateId,
+    "template"
+);
+id_type!(
+    /// A follow-up callback task (回访) on a resolved work order.
+    FollowUpId,
+    "follow-up"
+);
+id_type!(
+    /// A knowledge-base article, FAQ entry or case study.
+    ArticleId,
+    "article"
+);
+id_type!(
+    /// A customer's asset: a product, order or account with its own fields.
+    AssetId,
+    "asset"
+);
+id_type!(
+    /// A note on a customer's timeline.
+    NoteId,
+    "note"
+);
+id_type!(
+    /// A custom customer field defined by the administrator.
+    FieldDefId,
+    "custom field"
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

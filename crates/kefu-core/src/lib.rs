@@ -1,5 +1,5 @@
 //! kefu's domain model: identifiers, roles and permissions, the event-log record, and the
-//! pure state machines — agent state, ACD, (later) IVR and SLA — that take the time as a
+//! pure state machines and rules — agent state, ACD, IVR, work orders and their SLA clock — that take the time as a
 //! parameter and return actions. Nothing here performs I/O or reads a clock.
 
 pub mod acd;
@@ -10,9 +10,11 @@ pub mod ivr;
 pub mod kpi;
 pub mod org;
 pub mod rbac;
+pub mod service;
 pub mod time;
 pub mod wfm;
 
+pub use ids::{ArticleId, AssetId, CategoryId, FieldDefId, FollowUpId, NoteId, TemplateId, TicketId};
 pub use ids::{CallbackRequestId, VoicemailId};
 pub use ids::{CustomerId, EventId, FlowId, InteractionId, QueueId, RecordingId, SkillId, TeamId, TrunkId, UserId};
 pub use rbac::{Permission, Role};

@@ -88,11 +88,31 @@ pub enum Permission {
     CallsControl,
     /// See every registered phone and live call, and control any call.
     TelephonyMonitor,
+    /// Read customers (profiles with sensitive numbers masked, assets, timeline).
+    CustomersRead,
+    /// Create and change customers, their assets and notes.
+    CustomersWrite,
+    /// See customers' phone, ID-card and account numbers in clear; every such read is
+    /// written to the audit log.
+    PiiRead,
+    /// Read work orders, categories, templates and SLA state.
+    TicketsRead,
+    /// Create work orders and work those of one's own group (or assigned to oneself):
+    /// change status, note progress, attach files, record callbacks.
+    TicketsWork,
+    /// Work any group's orders: reassign, dispatch, escalate by hand, close.
+    TicketsManage,
+    /// Read and search the knowledge base.
+    KbRead,
+    /// Write knowledge-base articles, FAQ entries and case studies.
+    KbWrite,
+    /// Export lists (work orders, customers) as CSV, masked unless `PiiRead` is held too.
+    DataExport,
 }
 
 impl Permission {
     /// Every permission (the role-matrix test walks this list).
-    pub const ALL: [Permission; 10] = [
+    pub const ALL: [Permission; 19] = [
         Permission::DirectoryRead,
         Permission::UsersManage,
         Permission::ConfigRead,
@@ -103,6 +123,15 @@ impl Permission {
         Permission::RecordingsRead,
         Permission::CallsControl,
         Permission::TelephonyMonitor,
+        Permission::CustomersRead,
+        Permission::CustomersWrite,
+        Permission::PiiRead,
+        Permission::TicketsRead,
+        Permission::TicketsWork,
+        Permission::TicketsManage,
+        Permission::KbRead,
+        Permission::KbWrite,
+        Permission::DataExport,
     ];
 }
 
@@ -112,7 +141,9 @@ use Role::{Admin, Agent, Qa, Supervisor, TeamLead};
 ///
 /// Reading the configuration is open to every role because agents pick queues and skills
 /// (transfers, their own memberships); changing anything is for administrators. Recordings
-/// are for the people who coach and score calls; agents hear only their own.
+/// are for the people who coach and score calls; agents hear only their own. Customers'
+/// sensitive numbers are masked for everyone below supervisor; agents work their own
+/// group's orders, team leads and up any group's.
 pub const PERMISSIONS: &[(Permission, &[Role])] = &[
     (Permission::DirectoryRead, &[TeamLead, Qa, Supervisor, Admin]),
     (Permission::UsersManage, &[Admin]),
@@ -124,6 +155,15 @@ pub const PERMISSIONS: &[(Permission, &[Role])] = &[
     (Permission::RecordingsRead, &[TeamLead, Qa, Supervisor, Admin]),
     (Permission::CallsControl, &[Agent, TeamLead, Supervisor, Admin]),
     (Permission::TelephonyMonitor, &[TeamLead, Supervisor, Admin]),
+    (Permission::CustomersRead, &[Agent, TeamLead, Qa, Supervisor, Admin]),
+    (Permission::CustomersWrite, &[Agent, TeamLead, Supervisor, Admin]),
+    (Permission::PiiRead, &[Supervisor, Admin]),
+    (Permission::TicketsRead, &[Agent, TeamLead, Qa, Supervisor, Admin]),
+    (Permission::TicketsWork, &[Agent, TeamLead, Supervisor, Admin]),
+    (Permission::TicketsManage, &[TeamLead, Supervisor, Admin]),
+    (Permission::KbRead, &[Agent, TeamLead, Qa, Supervisor, Admin]),
+    (Permission::KbWrite, &[TeamLead, Qa, Supervisor, Admin]),
+    (Permission::DataExport, &[TeamLead, Supervisor, Admin]),
 ];
 
 #[cfg(test)]

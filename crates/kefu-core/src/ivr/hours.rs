@@ -34,33 +34,10 @@ pub fn parse_hhmm(text: &str) -> Option<u32> {
     (m < 60 && total <= 1_440).then_some(total)
 }
 
-/// `YYYY-MM-DD` as days since 1970-01-01.
+/// `YYYY-MM-DD` as days since 1970-01-01 (the civil-date math lives in
+/// [`crate::service::calendar::Date`]).
 pub fn parse_date(text: &str) -> Option<i64> {
-    let mut parts = text.trim().splitn(3, '-');
-    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
-    if y.len() != 4 || m.len() != 2 || d.len() != 2 {
-        return None;
-    }
-    let (y, m, d): (i64, u32, u32) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let days_in_month = match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return None,
-    };
-    if d == 0 || d > days_in_month {
-        return None;
-    }
-    // Days from civil (Howard Hinnant).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = i64::from((m + 9) % 12);
-    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Some(era * 146_097 + doe - 719_468)
+    text.trim().parse::<crate::service::calendar::Date>().ok().map(crate::service::calendar::Date::days_since_epoch)
 }
 
 #[cfg(test)]
