@@ -45,7 +45,7 @@ fn main() {
             log: "warn".into(),
             ..Settings::default()
         };
-        let store = Store::open(&settings.store_options()).await.unwrap();
+        let store = Store::open(&settings.store_options().unwrap()).await.unwrap();
         store.migrate().await.unwrap();
         let clock = Clock::default();
         kefu_server::demo::seed(&store, &clock, "bench-password", "kefu").await.unwrap();

@@ -191,7 +191,8 @@ pub async fn seed(store: &Store, clock: &Clock, demo_password: &str, sip_realm: 
         }
     }
     seed_trunk(store, now).await?;
-    seed_flow(store, now).await
+    seed_flow(store, now).await?;
+    crate::demo_service::seed(store, now).await
 }
 
 /// Creates the hotline flow unless a flow of that name exists (an administrator's edits stay).

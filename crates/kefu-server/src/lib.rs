@@ -6,6 +6,7 @@ pub mod acd;
 pub mod auth;
 pub mod clock;
 pub mod demo;
+pub mod demo_service;
 pub mod error;
 pub mod event_sink;
 pub mod extract;
@@ -14,6 +15,7 @@ pub mod metrics;
 pub mod prompts;
 pub mod routes;
 pub mod settings;
+pub mod sla;
 pub mod state;
 pub mod telephony;
 
@@ -35,6 +37,7 @@ pub struct App {
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown_tx: watch::Sender<bool>,
+    sla_worker: tokio::task::JoinHandle<()>,
 }
 
 /// Stops a running [`App`] gracefully (in-flight requests finish).
@@ -50,7 +53,7 @@ impl ShutdownHandle {
 
 /// Opens the store, runs migrations and binds the HTTP port.
 pub async fn build(settings: Settings) -> anyhow::Result<App> {
-    let store = Store::open(&settings.store_options()).await?;
+    let store = Store::open(&settings.store_options()?).await?;
     store.migrate().await?;
     build_with_store(settings, store, Clock::default()).await
 }
@@ -67,9 +70,13 @@ pub async fn build_with_store(settings: Settings, store: Store, clock: Clock) ->
     let prompts = std::sync::Arc::new(tokio::task::spawn_blocking(move || prompts::PromptLibrary::load(dir)).await?);
     let telephony =
         telephony::start(&settings, &store, &acd, &events, &clock, &prompts).await?.map(std::sync::Arc::new);
-    let state = AppState::new(store, settings, clock, telephony, acd, events, prompts);
+    let kb = routes::kb::open_index(&settings.data_dir).await?;
+    routes::kb::sync_in_background(store.clone(), kb.clone());
+    let state = AppState::new(store, settings, clock, telephony, acd, events, prompts, kb);
     let (shutdown_tx, _) = watch::channel(false);
-    Ok(App { http_addr, listener, state, shutdown_tx })
+    sla::load_config(&state).await;
+    let sla_worker = sla::start(state.clone(), shutdown_tx.subscribe());
+    Ok(App { http_addr, listener, state, shutdown_tx, sla_worker })
 }
 
 impl App {
@@ -124,6 +131,11 @@ impl App {
         axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(stop)
             .await?;
+        // the SLA worker finishes the timer it is firing (one transaction) and stops
+        let _ = self.shutdown_tx.send(true);
+        if let Err(e) = self.sla_worker.await {
+            tracing::error!(error = %e, "the sla worker ended abnormally");
+        }
         if let Some(t) = &self.state.telephony {
             t.shutdown().await;
         }

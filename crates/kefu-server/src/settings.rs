@@ -2,7 +2,7 @@
 //! flags. Every field is listed once in [`FIELDS`] with its documentation; unknown keys are
 //! rejected by name, and every problem is collected so `kefu check-config` can show them all.
 
-use kefu_store::{SqliteSync, StoreOptions};
+use kefu_store::{FieldKey, SqliteSync, StoreOptions};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -58,6 +58,15 @@ pub struct Settings {
     pub announce_every_secs: u64,
     /// Offers an agent lets ring out in a row before being logged out (0: never).
     pub max_no_answer: u32,
+    /// The master key personal values (phone, ID card, account numbers) are encrypted with at
+    /// rest, 64 hex characters (env `KEFU_FIELD_KEY`). Unset: the key in `<data_dir>/field.key`,
+    /// created with a random key (mode 0600) on first start; see [`Settings::field_key`].
+    pub field_key: Option<FieldKey>,
+    /// How often the SLA worker looks for due timers at the latest, in milliseconds (it also
+    /// wakes when an order changes and at the next due time).
+    pub sla_poll_ms: u64,
+    /// Minutes after resolution a follow-up callback is due.
+    pub followup_after_mins: u32,
 }
 
 impl Default for Settings {
@@ -86,6 +95,9 @@ impl Default for Settings {
             acw_secs: 20,
             announce_every_secs: 30,
             max_no_answer: 3,
+            field_key: None,
+            sla_poll_ms: 1000,
+            followup_after_mins: 1440,
         }
     }
 }
@@ -417,6 +429,41 @@ pub const FIELDS: &[Field] = &[
         },
         show: |s| s.max_no_answer.to_string(),
     },
+    Field {
+        key: "field_key",
+        doc: "Key that phone, ID-card and account numbers are encrypted with at rest: 64 hex characters (32 bytes), e.g. from `openssl rand -hex 32`. Unset: read from field.key in data_dir, which is created with a random key (mode 0600) on first start. Back it up: without it the encrypted values cannot be read. Every node sharing a PostgreSQL database needs the same key.",
+        set: |s, v| {
+            let v = v.trim();
+            if v.is_empty() {
+                s.field_key = None;
+                return Ok(());
+            }
+            s.field_key = Some(FieldKey::from_hex(v).map_err(|e| e.to_string())?);
+            Ok(())
+        },
+        show: |s| match s.field_key {
+            Some(_) => "(set)".to_owned(),
+            None => format!("(from {})", s.field_key_file().display()),
+        },
+    },
+    Field {
+        key: "sla_poll_ms",
+        doc: "Longest wait, in milliseconds, before the SLA worker looks for due timers again (default 1000); it also wakes when a work order changes and when the next timer is due.",
+        set: |s, v| {
+            s.sla_poll_ms = positive(v)?;
+            Ok(())
+        },
+        show: |s| s.sla_poll_ms.to_string(),
+    },
+    Field {
+        key: "followup_after_mins",
+        doc: "Minutes after a work order is resolved that its follow-up callback is due (default 1440 = one day; 0: at once).",
+        set: |s, v| {
+            s.followup_after_mins = parse_num(v, "a whole number of minutes")?;
+            Ok(())
+        },
+        show: |s| s.followup_after_mins.to_string(),
+    },
 ];
 
 /// One thing wrong with the configuration, and where it came from.
@@ -535,7 +582,78 @@ impl Settings {
                 message: format!("{} is not writable: {e}", recordings.display()),
             });
         }
+        if self.field_key.is_none() {
+            let path = self.field_key_file();
+            match std::fs::read_to_string(&path) {
+                Ok(text) => {
+                    if let Err(e) = FieldKey::from_hex(&text) {
+                        problems.push(Problem {
+                            source: "preflight".into(),
+                            key: "field_key".into(),
+                            message: format!("{} is unusable: {e}", path.display()),
+                        });
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => problems.push(Problem {
+                    source: "preflight".into(),
+                    key: "field_key".into(),
+                    message: format!("cannot read {}: {e}", path.display()),
+                }),
+            }
+        }
         problems
+    }
+
+    /// Where the field key is kept when the `field_key` setting is unset: `<data_dir>/field.key`.
+    pub fn field_key_file(&self) -> PathBuf {
+        self.data_dir.join("field.key")
+    }
+
+    /// The field key: the `field_key` setting if given, else the key in
+    /// [`Settings::field_key_file`], which is created with a new random key (readable by its
+    /// owner only) when it does not exist. The key itself is never logged.
+    pub fn field_key(&self) -> anyhow::Result<FieldKey> {
+        if let Some(key) = &self.field_key {
+            return Ok(key.clone());
+        }
+        let path = self.field_key_file();
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                return FieldKey::from_hex(&text)
+                    .map_err(|e| anyhow::anyhow!("field_key: the key file {} is unusable: {e}", path.display()));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => anyhow::bail!("field_key: cannot read the key file {}: {e}", path.display()),
+        }
+        std::fs::create_dir_all(&self.data_dir)
+            .map_err(|e| anyhow::anyhow!("data_dir: cannot create {}: {e}", self.data_dir.display()))?;
+        let key = FieldKey::generate();
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        match options.open(&path) {
+            Ok(mut file) => {
+                use std::io::Write as _;
+                file.write_all(format!("{}\n", key.to_hex()).as_bytes())
+                    .and_then(|()| file.sync_all())
+                    .map_err(|e| anyhow::anyhow!("field_key: cannot write the key file {}: {e}", path.display()))?;
+                tracing::info!(
+                    path = %path.display(),
+                    "created a new field encryption key; back it up, encrypted customer data cannot be read without it"
+                );
+                Ok(key)
+            }
+            // another process created it first: use theirs
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| anyhow::anyhow!("field_key: cannot read the key file {}: {e}", path.display()))?;
+                FieldKey::from_hex(&text)
+                    .map_err(|e| anyhow::anyhow!("field_key: the key file {} is unusable: {e}", path.display()))
+            }
+            Err(e) => anyhow::bail!("field_key: cannot create the key file {}: {e}", path.display()),
+        }
     }
 
     /// The address written in SDP and Contact headers: `sip_public_ip` if set, else the SIP
@@ -580,14 +698,16 @@ impl Settings {
         FIELDS.iter().map(|f| (f.key, (f.show)(self))).collect()
     }
 
-    /// Storage options derived from these settings.
-    pub fn store_options(&self) -> StoreOptions {
-        StoreOptions {
+    /// Storage options derived from these settings, with the field key resolved (and its
+    /// file created if needed, see [`Settings::field_key`]).
+    pub fn store_options(&self) -> anyhow::Result<StoreOptions> {
+        Ok(StoreOptions {
             database_url: self.database_url.clone(),
             data_dir: self.data_dir.clone(),
             max_connections: self.db_max_connections,
             sqlite_sync: self.sqlite_synchronous,
-        }
+            field_key: Some(self.field_key()?),
+        })
     }
 
     /// The login token lifetime.
@@ -866,6 +986,41 @@ mod tests {
         assert_eq!(shown["sip"], "off");
         assert_eq!(shown["sip_public_ip"], "(auto: 127.0.0.1)");
         assert_eq!(shown["recordings_dir"], "(./data/recordings)");
+    }
+
+    #[test]
+    fn the_field_key_comes_from_the_setting_or_a_key_file_created_once() {
+        let hex = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+        let (src_set, _d) = src(None, &[("KEFU_FIELD_KEY", hex)], &[]);
+        let set = Settings::load(&src_set).unwrap();
+        assert_eq!(set.field_key, Some(FieldKey::from_hex(hex).unwrap()));
+        assert_eq!(set.describe().into_iter().find(|(k, _)| *k == "field_key").unwrap().1, "(set)", "never shown");
+        assert!(!format!("{set:?}").contains(hex), "Debug hides the key");
+
+        let (bad, _d) = src(None, &[("KEFU_FIELD_KEY", "abc")], &[]);
+        let p = Settings::load(&bad).unwrap_err();
+        assert_eq!(p[0].key, "KEFU_FIELD_KEY");
+        assert!(p[0].message.contains("64 hexadecimal"), "{p:?}");
+
+        // unset: created in data_dir on first use (owner-only), the same key afterwards
+        let dir = tempfile::tempdir().unwrap();
+        let s = Settings { data_dir: dir.path().join("data"), ..Settings::default() };
+        assert!(s.preflight().is_empty());
+        let first = s.field_key().unwrap();
+        assert_eq!(s.field_key().unwrap(), first);
+        assert_eq!(s.store_options().unwrap().field_key, Some(first.clone()));
+        let file = s.field_key_file();
+        assert_eq!(std::fs::read_to_string(&file).unwrap().trim(), first.to_hex());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        // a damaged key file stops start-up, naming the setting and the file
+        std::fs::write(&file, "not a key").unwrap();
+        let err = s.field_key().unwrap_err().to_string();
+        assert!(err.starts_with("field_key: the key file") && err.contains("field.key"), "{err}");
+        assert_eq!(s.preflight()[0].key, "field_key");
     }
 
     #[test]

@@ -32,10 +32,15 @@ pub struct Inner {
     pub events: crate::event_sink::EventSink,
     /// The IVR's voice prompts.
     pub prompts: Arc<crate::prompts::PromptLibrary>,
+    /// The knowledge base's full-text index (derived from the database).
+    pub kb: kefu_store::KbIndex,
+    /// The SLA worker's wake-up call and the cached service configuration.
+    pub sla: crate::sla::SlaShared,
 }
 
 impl AppState {
     /// Builds the state.
+    #[allow(clippy::too_many_arguments, reason = "one argument per shared service, all made in build_with_store")]
     pub fn new(
         store: Store,
         settings: Settings,
@@ -44,6 +49,7 @@ impl AppState {
         acd: crate::acd::Acd,
         events: crate::event_sink::EventSink,
         prompts: Arc<crate::prompts::PromptLibrary>,
+        kb: kefu_store::KbIndex,
     ) -> Self {
         let login_limiter = LoginLimiter::new(
             settings.login_max_failures_per_user,
@@ -60,6 +66,8 @@ impl AppState {
             acd,
             events,
             prompts,
+            kb,
+            sla: crate::sla::SlaShared::default(),
         }))
     }
 }

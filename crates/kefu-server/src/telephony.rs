@@ -231,6 +231,7 @@ async fn write_events(store: &Store, users: &Mutex<HashMap<String, UserId>>, bat
         record.agent = agent;
         record.data = event_data(event);
         events.push(record);
+        events.extend(identify_customer(store, event).await);
         if let CallEventKind::RecordingSaved(rec) = &event.kind {
             let agent_id = match &rec.agent_extension {
                 Some(ext) => user_of(store, users, ext).await,
@@ -263,6 +264,40 @@ async fn write_events(store: &Store, users: &Mutex<HashMap<String, UserId>>, bat
             warn!(error = %e, kind = %record.kind, "call event could not be written");
         }
     }
+}
+
+/// When a customer leg starts (an inbound caller, or the far end of a click-to-dial) and its
+/// number belongs to known customers: a `customer.identified` event per customer, which puts
+/// the call on their timelines. A number that is not a phone number, or not known, yields
+/// nothing; a failed lookup is logged and costs only the link.
+async fn identify_customer(store: &Store, event: &CallEvent) -> Vec<Event> {
+    let CallEventKind::LegCreated { role: kefu_sip::server::LegRole::Customer, party, .. } = &event.kind else {
+        return Vec::new();
+    };
+    let Ok(phone) = kefu_core::service::customer::PhoneNumber::parse(party) else { return Vec::new() };
+    let found = match store.customers_by_phone(&phone).await {
+        Ok(found) => found,
+        Err(e) => {
+            warn!(error = %e, "customer lookup for a call failed");
+            return Vec::new();
+        }
+    };
+    // a shared number (a family landline) belongs to several customers: the call goes on each
+    // one's timeline, and the agent tells them apart on the call
+    found
+        .iter()
+        .map(|c| {
+            let mut record = Event::new(
+                EventId::from_uuid(uuid::Uuid::now_v7()),
+                Timestamp::from_millis(event.at_ms),
+                EventKind::CustomerIdentified,
+            );
+            record.interaction = InteractionId::from_str(&event.call.0).ok();
+            record.customer = Some(c.id);
+            record.data = json!({ "call": event.call.0, "candidates": found.len() });
+            record
+        })
+        .collect()
 }
 
 /// The kind-specific details of a call event, as stored in the log.

@@ -5,7 +5,7 @@ use crate::page::{Page, PageRequest};
 use crate::rows::{json, parse, parse_opt, to_json, ts};
 use crate::{Result, Store, StoreError};
 use kefu_core::event::{Event, EventKind};
-use kefu_core::{InteractionId, QueueId, Timestamp, UserId};
+use kefu_core::{CustomerId, InteractionId, QueueId, Timestamp, UserId};
 use std::fmt::Write as _;
 
 /// Rows per INSERT statement on SQLite. SQLite resolves `$N` parameters by a linear scan
@@ -31,6 +31,8 @@ pub struct EventQuery {
     pub queue: Option<QueueId>,
     /// Only events of this call, chat or email.
     pub interaction: Option<InteractionId>,
+    /// Only events about this customer.
+    pub customer: Option<CustomerId>,
     /// Page size and position.
     pub page: PageRequest,
 }
@@ -108,6 +110,10 @@ impl Store {
         if let Some(interaction) = query.interaction {
             let p = args.push(Arg::Text(interaction.to_string()));
             let _ = write!(sql, " AND interaction = {p}");
+        }
+        if let Some(customer) = query.customer {
+            let p = args.push(Arg::Text(customer.to_string()));
+            let _ = write!(sql, " AND customer = {p}");
         }
         if let Some(cursor) = query.page.cursor.as_deref() {
             let c = EventCursor::decode(cursor)?;

@@ -6,17 +6,32 @@
 //! (voicemails, callback requests, survey answers).
 
 mod audit;
+mod categories;
+mod crypto;
+mod customer_parts;
+mod customer_write;
+mod customers;
 mod error;
 mod events;
+mod followups;
 mod ivr;
+mod kb;
+mod kb_collect;
+mod kb_text;
 mod migrations;
 mod org;
 mod page;
 mod queue_experience;
 mod recordings;
 mod rows;
+mod search;
 mod sessions;
 mod sip;
+mod sla;
+mod templates;
+mod tickets;
+mod tickets_ops;
+mod tickets_query;
 mod trunks;
 mod users;
 
@@ -24,9 +39,22 @@ mod users;
 pub mod testing;
 
 pub use audit::{AuditEntry, AuditOutcome, NewAuditEntry};
+pub use categories::{
+    Category, CategoryDefaults, CategoryPatch, ImportSummary, MAX_CATEGORY_LEVEL, NewCategory, check_category_name,
+};
+pub use crypto::FieldKey;
+pub use customer_parts::{AssetPatch, CustomerAsset, CustomerField, CustomerFieldPatch, CustomerNote, NewAsset};
+pub use customers::{
+    Customer, CustomerFilter, CustomerPatch, CustomerPhone, CustomerSort, CustomerTier, NewCustomer, NewPhone,
+};
 pub use error::{Result, StoreError};
 pub use events::{EventCursor, EventQuery};
+pub use followups::{
+    FollowUp, FollowUpAttempt, FollowUpFilter, FollowUpSync, SurveyChannel, TicketSurvey, TicketSurveySummary,
+};
 pub use ivr::IvrFlowRow;
+pub use kb::{Article, ArticleFilter, ArticleKind, ArticlePatch, ArticleStatus, ArticleVersion, KbMarker, NewArticle};
+pub use kb_text::{plain_text as kb_plain_text, warm_up as kb_warm_up};
 pub use org::{NewQueue, NewSkill, NewTeam, Queue, QueuePatch, QueueSkill, Skill, SkillPatch, Team, TeamPatch};
 pub use page::{Page, PageRequest};
 pub use queue_experience::{
@@ -34,8 +62,21 @@ pub use queue_experience::{
     SurveyAnswer, SurveySummary, Voicemail, VoicemailFilter,
 };
 pub use recordings::{NewRecording, Recording, RecordingFilter};
+pub use search::{Hit, KbIndex, KbIndexError, KbQuery, Rebuild};
 pub use sessions::{Identity, Session};
 pub use sip::{SipCredentials, SipSecret};
+pub use sla::{
+    CONFIG_CALENDAR, CONFIG_ESCALATION_RULES, CONFIG_WARN_PERCENT, DesiredTimer, FireOutcome, ServiceConfig, SlaEvent,
+    SlaKind, SlaReport, SlaReportItem, SlaReportQuery, SlaTimer, desired_timers, ticket_facts,
+};
+pub use templates::{
+    FieldKind, NewTemplate, TemplateField, TemplatePatch, TemplateStep, TicketTemplate, template_problems,
+};
+pub use tickets::{
+    DEFAULT_LOCAL_OFFSET_MIN, MAX_DETAILS_CHARS, MAX_RESULT_CHARS, NewTicket, Ticket, TicketPatch, local_date,
+};
+pub use tickets_ops::{Attachment, LinkedCall, MAX_NOTE_CHARS, NewAttachment, TicketChange};
+pub use tickets_query::{NewTicketBulk, SortOrder, TicketExportRow, TicketFilter, TicketSort};
 pub use trunks::{NewTrunk, Secret, Trunk, TrunkPatch, TrunkTransport};
 pub use users::{NewUser, User, UserPatch, UserSkill};
 
@@ -75,6 +116,9 @@ pub struct StoreOptions {
     pub max_connections: u32,
     /// SQLite commit durability.
     pub sqlite_sync: SqliteSync,
+    /// The key personal values (phone, ID card and account numbers) are encrypted with at
+    /// rest. Without one the customer repository refuses to work.
+    pub field_key: Option<FieldKey>,
 }
 
 /// A handle on the database; cheap to clone, shared by every request.
@@ -82,6 +126,7 @@ pub struct StoreOptions {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    cipher: Option<std::sync::Arc<crypto::FieldCipher>>,
 }
 
 impl Store {
@@ -130,14 +175,17 @@ impl Store {
             .connect_with(connect)
             .await
             .map_err(|e| StoreError::Open(e.to_string()))?;
-        Ok(Store { pool, backend })
+        let cipher = opts.field_key.as_ref().map(|k| std::sync::Arc::new(crypto::FieldCipher::new(k)));
+        Ok(Store { pool, backend, cipher })
     }
 
     /// Applies every migration not yet applied (safe to call on every start, and from
-    /// several nodes at once on PostgreSQL, which takes a lock).
+    /// several nodes at once on PostgreSQL, which takes a lock). With a field key, then checks
+    /// it is the key the database's personal values were written with (see
+    /// [`Store::check_field_key`]).
     pub async fn migrate(&self) -> Result<()> {
         migrations::migrator().run(&self.pool).await?;
-        Ok(())
+        self.check_field_key().await
     }
 
     /// Versions of the migrations this build knows and whether each is applied.
@@ -163,6 +211,11 @@ impl Store {
 
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// The field cipher, or a clear error when the store was opened without a field key.
+    pub(crate) fn cipher(&self) -> Result<&crypto::FieldCipher> {
+        self.cipher.as_deref().ok_or_else(|| StoreError::Invalid("no field encryption key configured".into()))
     }
 }
 

@@ -11,6 +11,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "telephony", include_str!("../migrations/0002_telephony.sql")),
     (3, "ivr", include_str!("../migrations/0003_ivr.sql")),
     (4, "queue experience", include_str!("../migrations/0004_queue_experience.sql")),
+    (5, "customers", include_str!("../migrations/0005_customers.sql")),
+    (6, "service", include_str!("../migrations/0006_service.sql")),
+    (7, "knowledge base", include_str!("../migrations/0007_kb.sql")),
+    (8, "sla", include_str!("../migrations/0008_sla.sql")),
+    (9, "list indexes", include_str!("../migrations/0009_list_indexes.sql")),
 ];
 
 /// A migrator over the embedded migrations.

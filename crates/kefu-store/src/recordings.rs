@@ -150,6 +150,22 @@ impl Store {
         recording_from_row(&row)
     }
 
+    /// The recordings of these calls (by SIP Call-ID), in no particular order; calls without
+    /// one are simply absent.
+    pub async fn recordings_for_calls(&self, call_ids: &[String]) -> Result<Vec<Recording>> {
+        let mut out = Vec::new();
+        for chunk in call_ids.chunks(200) {
+            let mut args = Args::default();
+            let ps: Vec<String> = chunk.iter().map(|c| args.push(Arg::Text(c.clone()))).collect();
+            let sql = format!("SELECT {COLS} FROM recordings WHERE call_id IN ({})", ps.join(", "));
+            let rows = args.bind(&sql).fetch_all(self.pool()).await?;
+            for r in &rows {
+                out.push(recording_from_row(r)?);
+            }
+        }
+        Ok(out)
+    }
+
     /// Recordings matching `filter`, newest first (by start time, then id), one page at a time.
     pub async fn list_recordings(&self, filter: &RecordingFilter, page: &PageRequest) -> Result<Page<Recording>> {
         let limit = page.limit();

@@ -11,6 +11,15 @@ use std::str::FromStr;
 /// The environment variable naming a PostgreSQL server for tests.
 pub const TEST_DATABASE_URL: &str = "TEST_DATABASE_URL";
 
+/// The field key every test store is opened with (so tests can store customers).
+pub const TEST_FIELD_KEY: &str = "6b6566752074657374206b6579202d206e6f7420666f722070726f6475637421";
+
+/// [`TEST_FIELD_KEY`] parsed.
+pub fn test_field_key() -> crate::FieldKey {
+    // a fixed, valid 64-hex-digit constant: parsing cannot fail (checked by a unit test)
+    crate::FieldKey::from_hex(TEST_FIELD_KEY).unwrap_or_else(|_| crate::FieldKey::generate())
+}
+
 /// A migrated store on a database nobody else uses.
 pub struct TestDb {
     /// The store.
@@ -44,6 +53,7 @@ impl TestDb {
                     data_dir: dir.path().to_owned(),
                     max_connections: 5,
                     sqlite_sync: SqliteSync::Normal,
+                    field_key: Some(test_field_key()),
                 };
                 (options, Some(admin_url), Some(name))
             }
@@ -60,6 +70,7 @@ impl TestDb {
             data_dir: dir.to_owned(),
             max_connections: 5,
             sqlite_sync: SqliteSync::Normal,
+            field_key: Some(test_field_key()),
         }
     }
 
@@ -94,6 +105,11 @@ fn replace_db_name(url: &str, name: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_test_field_key_is_valid() {
+        assert_eq!(crate::FieldKey::from_hex(super::TEST_FIELD_KEY).unwrap(), super::test_field_key());
+    }
+
     #[test]
     fn database_name_is_replaced() {
         assert_eq!(super::replace_db_name("postgres://u@h:1/postgres", "x"), "postgres://u@h:1/x");

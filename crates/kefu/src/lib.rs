@@ -220,7 +220,7 @@ fn check_config(global: &GlobalArgs, explain: bool) -> ExitCode {
 }
 
 async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
-    let store = Store::open(&settings.store_options()).await?;
+    let store = Store::open(&settings.store_options()?).await?;
     store.migrate().await?;
     Ok(store)
 }
@@ -256,7 +256,7 @@ fn print_demo_banner(addr: std::net::SocketAddr, password: &str) {
 }
 
 async fn migrate(settings: Settings, status_only: bool) -> anyhow::Result<()> {
-    let store = Store::open(&settings.store_options()).await?;
+    let store = Store::open(&settings.store_options()?).await?;
     if !status_only {
         store.migrate().await?;
     }

@@ -5,7 +5,7 @@ use crate::extract::{Json, Query};
 use crate::state::AppState;
 use axum::extract::State;
 use kefu_core::event::{Event, EventKind};
-use kefu_core::{InteractionId, QueueId, Timestamp, UserId};
+use kefu_core::{CustomerId, InteractionId, QueueId, Timestamp, UserId};
 use kefu_store::{EventQuery, Page, PageRequest};
 use serde::Deserialize;
 
@@ -26,6 +26,8 @@ pub struct LogQuery {
     pub queue: Option<QueueId>,
     /// Only this call's (chat's, email's) events: its whole story.
     pub interaction: Option<InteractionId>,
+    /// Only events about this customer.
+    pub customer: Option<CustomerId>,
     /// Events per page, 1–500 (default 50).
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
@@ -56,6 +58,7 @@ pub async fn log(State(state): State<AppState>, Query(q): Query<LogQuery>) -> Ap
         agent: q.agent,
         queue: q.queue,
         interaction: q.interaction,
+        customer: q.customer,
         page: PageRequest { limit: q.limit, cursor: q.cursor },
     };
     Ok(Json(state.store.query_events(&query).await.map_err(|e| match e {

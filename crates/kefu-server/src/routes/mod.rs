@@ -6,16 +6,26 @@ pub mod agents;
 pub mod audit;
 pub mod auth;
 pub mod calls;
+pub mod categories;
+pub mod customer_parts;
+pub mod customers;
 pub mod events;
+pub mod followups;
 pub mod health;
 pub mod ivr;
+pub mod kb;
 pub mod openapi;
 pub mod prompts;
 pub mod queue_experience;
 pub mod queues;
 pub mod recordings;
+pub mod service_config;
 pub mod skills;
 pub mod teams;
+pub mod ticket_templates;
+pub mod tickets;
+pub mod tickets_actions;
+pub mod timeline;
 pub mod trunks;
 pub mod users;
 
@@ -143,6 +153,208 @@ pub fn table() -> Vec<RouteDef> {
         // logs
         route(M::GET, "/api/v1/events/log", Allowed(EventLogRead), events::log),
         route(M::GET, "/api/v1/audit", Allowed(AuditRead), audit::list),
+        // work orders: categories, templates, orders (finer checks in `tickets::require_change`)
+        route(M::GET, "/api/v1/categories", Allowed(kefu_core::Permission::TicketsRead), categories::tree),
+        route(M::POST, "/api/v1/categories", Allowed(ConfigManage), categories::create),
+        route(M::PATCH, "/api/v1/categories/{id}", Allowed(ConfigManage), categories::update),
+        route(M::DELETE, "/api/v1/categories/{id}", Allowed(ConfigManage), categories::delete),
+        route(M::GET, "/api/v1/categories/export", Allowed(ConfigRead), categories::export),
+        route(M::PUT, "/api/v1/categories/import", Allowed(ConfigManage), categories::import),
+        route(M::GET, "/api/v1/ticket-templates", Allowed(kefu_core::Permission::TicketsRead), ticket_templates::list),
+        route(M::POST, "/api/v1/ticket-templates", Allowed(ConfigManage), ticket_templates::create),
+        route(
+            M::GET,
+            "/api/v1/ticket-templates/{id}",
+            Allowed(kefu_core::Permission::TicketsRead),
+            ticket_templates::get,
+        ),
+        route(M::PATCH, "/api/v1/ticket-templates/{id}", Allowed(ConfigManage), ticket_templates::update),
+        route(M::DELETE, "/api/v1/ticket-templates/{id}", Allowed(ConfigManage), ticket_templates::delete),
+        route(M::GET, "/api/v1/tickets", Allowed(kefu_core::Permission::TicketsRead), tickets::list),
+        route(M::POST, "/api/v1/tickets", Allowed(kefu_core::Permission::TicketsWork), tickets::create),
+        route(M::GET, "/api/v1/tickets/export.csv", Allowed(kefu_core::Permission::DataExport), tickets::export_csv),
+        route(
+            M::GET,
+            "/api/v1/tickets/by-number/{number}",
+            Allowed(kefu_core::Permission::TicketsRead),
+            tickets::by_number,
+        ),
+        route(M::GET, "/api/v1/tickets/{id}", Allowed(kefu_core::Permission::TicketsRead), tickets::get),
+        route(M::PATCH, "/api/v1/tickets/{id}", Allowed(kefu_core::Permission::TicketsWork), tickets::update),
+        route(
+            M::POST,
+            "/api/v1/tickets/{id}/status",
+            Allowed(kefu_core::Permission::TicketsWork),
+            tickets_actions::move_status,
+        ),
+        route(
+            M::POST,
+            "/api/v1/tickets/{id}/assign",
+            Allowed(kefu_core::Permission::TicketsWork),
+            tickets_actions::assign,
+        ),
+        route(
+            M::POST,
+            "/api/v1/tickets/{id}/dispatch",
+            Allowed(kefu_core::Permission::TicketsWork),
+            tickets_actions::dispatch,
+        ),
+        route(
+            M::POST,
+            "/api/v1/tickets/{id}/escalate",
+            Allowed(kefu_core::Permission::TicketsWork),
+            tickets_actions::escalate,
+        ),
+        route(
+            M::POST,
+            "/api/v1/tickets/{id}/comments",
+            Allowed(kefu_core::Permission::TicketsWork),
+            tickets_actions::comment,
+        ),
+        route(
+            M::GET,
+            "/api/v1/tickets/{id}/history",
+            Allowed(kefu_core::Permission::TicketsRead),
+            tickets_actions::history,
+        ),
+        route(M::POST, "/api/v1/tickets/{id}/step", Allowed(kefu_core::Permission::TicketsWork), tickets_actions::step),
+        route(
+            M::POST,
+            "/api/v1/tickets/{id}/calls",
+            Allowed(kefu_core::Permission::TicketsWork),
+            tickets_actions::link_call,
+        ),
+        route(
+            M::POST,
+            "/api/v1/tickets/{id}/attachments",
+            Allowed(kefu_core::Permission::TicketsWork),
+            tickets_actions::upload,
+        ),
+        route(
+            M::GET,
+            "/api/v1/tickets/{id}/attachments",
+            Allowed(kefu_core::Permission::TicketsRead),
+            tickets_actions::attachments,
+        ),
+        route(
+            M::GET,
+            "/api/v1/tickets/{id}/attachments/{attachment}",
+            Allowed(kefu_core::Permission::TicketsRead),
+            tickets_actions::download,
+        ),
+        // SLA, callbacks and surveys of work orders; the service configuration
+        route(
+            M::GET,
+            "/api/v1/tickets/{id}/sla",
+            Allowed(kefu_core::Permission::TicketsRead),
+            service_config::ticket_sla,
+        ),
+        route(M::GET, "/api/v1/sla/breaches", Allowed(kefu_core::Permission::TicketsRead), service_config::breaches),
+        route(M::GET, "/api/v1/service/config", Allowed(ConfigRead), service_config::get),
+        route(M::PUT, "/api/v1/service/config", Allowed(ConfigManage), service_config::put),
+        route(M::GET, "/api/v1/followups", Allowed(kefu_core::Permission::TicketsWork), followups::list),
+        route(
+            M::POST,
+            "/api/v1/followups/{id}/attempts",
+            Allowed(kefu_core::Permission::TicketsWork),
+            followups::attempt,
+        ),
+        route(
+            M::PUT,
+            "/api/v1/tickets/{id}/survey",
+            Allowed(kefu_core::Permission::TicketsWork),
+            followups::put_survey,
+        ),
+        route(
+            M::GET,
+            "/api/v1/tickets/{id}/survey",
+            Allowed(kefu_core::Permission::TicketsRead),
+            followups::get_survey,
+        ),
+        route(
+            M::GET,
+            "/api/v1/surveys/tickets/summary",
+            Allowed(kefu_core::Permission::TicketsRead),
+            followups::survey_summary,
+        ),
+        // customers (masking and the PII audit in `customers::views`)
+        route(M::GET, "/api/v1/customers", Allowed(kefu_core::Permission::CustomersRead), customers::list),
+        route(M::POST, "/api/v1/customers", Allowed(kefu_core::Permission::CustomersWrite), customers::create),
+        route(
+            M::GET,
+            "/api/v1/customers/export.csv",
+            Allowed(kefu_core::Permission::DataExport),
+            customers::export_csv,
+        ),
+        route(M::GET, "/api/v1/customers/{id}", Allowed(kefu_core::Permission::CustomersRead), customers::get),
+        route(M::PATCH, "/api/v1/customers/{id}", Allowed(kefu_core::Permission::CustomersWrite), customers::update),
+        route(M::POST, "/api/v1/customers/{id}/erase", Allowed(kefu_core::Permission::PiiRead), customers::erase),
+        route(
+            M::GET,
+            "/api/v1/customers/{id}/timeline",
+            Allowed(kefu_core::Permission::CustomersRead),
+            timeline::timeline,
+        ),
+        route(
+            M::GET,
+            "/api/v1/customers/{id}/assets",
+            Allowed(kefu_core::Permission::CustomersRead),
+            customer_parts::list_assets,
+        ),
+        route(
+            M::POST,
+            "/api/v1/customers/{id}/assets",
+            Allowed(kefu_core::Permission::CustomersWrite),
+            customer_parts::create_asset,
+        ),
+        route(
+            M::PATCH,
+            "/api/v1/customers/{id}/assets/{asset}",
+            Allowed(kefu_core::Permission::CustomersWrite),
+            customer_parts::update_asset,
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/customers/{id}/assets/{asset}",
+            Allowed(kefu_core::Permission::CustomersWrite),
+            customer_parts::delete_asset,
+        ),
+        route(
+            M::GET,
+            "/api/v1/customers/{id}/notes",
+            Allowed(kefu_core::Permission::CustomersRead),
+            customer_parts::list_notes,
+        ),
+        route(
+            M::POST,
+            "/api/v1/customers/{id}/notes",
+            Allowed(kefu_core::Permission::CustomersWrite),
+            customer_parts::create_note,
+        ),
+        route(
+            M::GET,
+            "/api/v1/customer-fields",
+            Allowed(kefu_core::Permission::CustomersRead),
+            customer_parts::list_fields,
+        ),
+        route(M::POST, "/api/v1/customer-fields", Allowed(ConfigManage), customer_parts::create_field),
+        route(M::PATCH, "/api/v1/customer-fields/{id}", Allowed(ConfigManage), customer_parts::update_field),
+        route(M::DELETE, "/api/v1/customer-fields/{id}", Allowed(ConfigManage), customer_parts::delete_field),
+        // knowledge base
+        route(M::GET, "/api/v1/kb/articles", Allowed(kefu_core::Permission::KbRead), kb::list),
+        route(M::POST, "/api/v1/kb/articles", Allowed(kefu_core::Permission::KbWrite), kb::create),
+        route(M::GET, "/api/v1/kb/articles/{id}", Allowed(kefu_core::Permission::KbRead), kb::get),
+        route(M::PATCH, "/api/v1/kb/articles/{id}", Allowed(kefu_core::Permission::KbWrite), kb::update),
+        route(M::DELETE, "/api/v1/kb/articles/{id}", Allowed(kefu_core::Permission::KbWrite), kb::delete),
+        route(M::GET, "/api/v1/kb/articles/{id}/versions", Allowed(kefu_core::Permission::KbWrite), kb::versions),
+        route(
+            M::POST,
+            "/api/v1/kb/articles/from-ticket/{id}",
+            Allowed(kefu_core::Permission::KbWrite),
+            kb::from_ticket,
+        ),
+        route(M::GET, "/api/v1/kb/search", Allowed(kefu_core::Permission::KbRead), kb::search),
+        route(M::POST, "/api/v1/kb/reindex", Allowed(ConfigManage), kb::reindex),
     ]
 }
 

@@ -1,9 +1,14 @@
 //! The OpenAPI document, generated from the handlers' annotations.
 
+use super::kb;
+use super::timeline;
 use super::{
     agents, audit, auth, calls, events, health, ivr, prompts, queue_experience, queues, recordings, skills, teams,
     trunks, users,
 };
+use super::{categories, ticket_templates, tickets, tickets_actions};
+use super::{customer_parts, customers};
+use super::{followups, service_config};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -27,6 +32,20 @@ use utoipa::{Modify, OpenApi};
         calls::transfer, calls::complete_transfer, calls::cancel_transfer,
         agents::my_state, agents::set_my_state, agents::set_agent_state, agents::status,
         events::log, audit::list,
+        categories::tree, categories::create, categories::update, categories::delete, categories::export, categories::import,
+        ticket_templates::list, ticket_templates::create, ticket_templates::get, ticket_templates::update, ticket_templates::delete,
+        tickets::list, tickets::create, tickets::export_csv, tickets::by_number, tickets::get, tickets::update,
+        tickets_actions::move_status, tickets_actions::assign, tickets_actions::dispatch, tickets_actions::escalate,
+        tickets_actions::comment, tickets_actions::history, tickets_actions::step, tickets_actions::link_call,
+        tickets_actions::upload, tickets_actions::attachments, tickets_actions::download,
+        customers::list, customers::create, customers::export_csv, customers::get, customers::update, customers::erase,
+        timeline::timeline,
+        customer_parts::list_assets, customer_parts::create_asset, customer_parts::update_asset, customer_parts::delete_asset,
+        customer_parts::list_notes, customer_parts::create_note,
+        customer_parts::list_fields, customer_parts::create_field, customer_parts::update_field, customer_parts::delete_field,
+        kb::list, kb::create, kb::get, kb::update, kb::delete, kb::versions, kb::from_ticket, kb::search, kb::reindex,
+        service_config::ticket_sla, service_config::breaches, service_config::get, service_config::put,
+        followups::list, followups::attempt, followups::put_survey, followups::get_survey, followups::survey_summary,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorCode)),
     modifiers(&BearerAuth),

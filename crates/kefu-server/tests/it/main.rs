@@ -5,13 +5,19 @@
 mod auth;
 mod bad_input;
 mod calls;
+mod categories;
 mod crud;
+mod customers;
 mod hotline;
 mod ivr;
+mod kb;
 mod ops;
 mod queue_experience;
 mod role_matrix;
+mod sla;
 mod telephony;
+mod tickets;
+mod timeline;
 
 use kefu_core::Role;
 use kefu_server::auth::password;
@@ -68,6 +74,12 @@ impl TestApp {
         Fut: std::future::Future<Output = ()>,
     {
         let db = TestDb::new().await.unwrap();
+        // each app keeps its files (attachments, the knowledge-base index, prompts) in its
+        // own temporary directory unless the test chose one
+        let mut settings = settings;
+        if settings.data_dir == Settings::default().data_dir {
+            settings.data_dir = db.dir.path().to_owned();
+        }
         let store = db.store.clone();
         let clock = Clock::default();
         let mut users = HashMap::new();

@@ -2,13 +2,18 @@
 //! `TEST_DATABASE_URL` is set (CI runs them both ways).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
+mod categories;
+mod customers;
 mod events;
 mod ivr;
+mod kb;
 mod migrate;
 mod org;
 mod queue_experience;
 mod sessions;
+mod sla;
 mod telephony;
+mod tickets;
 mod users;
 
 use kefu_core::{Role, Timestamp};

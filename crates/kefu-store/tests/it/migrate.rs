@@ -32,6 +32,7 @@ async fn unsupported_url_scheme_is_a_clear_error() {
         data_dir: std::env::temp_dir(),
         max_connections: 1,
         sqlite_sync: kefu_store::SqliteSync::Full,
+        field_key: None,
     };
     let err = kefu_store::Store::open(&opts).await.unwrap_err();
     assert!(err.to_string().contains("unsupported database URL scheme `mysql`"), "{err}");

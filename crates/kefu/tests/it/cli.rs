@@ -44,6 +44,7 @@ async fn sip_secret(dir: &std::path::Path, extension: &str) -> Option<kefu_store
         data_dir: dir.join("data"),
         max_connections: 1,
         sqlite_sync: kefu_store::SqliteSync::Normal,
+        field_key: None,
     };
     let store = kefu_store::Store::open(&options).await.unwrap();
     let secret = store.sip_secret(extension).await.unwrap();
