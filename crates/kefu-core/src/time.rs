@@ -31,6 +31,13 @@ impl Timestamp {
     pub const fn millis_since(self, earlier: Timestamp) -> i64 {
         self.0.saturating_sub(earlier.0)
     }
+
+    /// ISO 8601 in UTC to the second (`2026-09-21T14:13:20Z`), for exports and people.
+    pub fn to_iso8601(self) -> String {
+        let d = crate::service::calendar::Date::from_days_since_epoch(self.0.div_euclid(86_400_000));
+        let secs = self.0.rem_euclid(86_400_000) / 1000;
+        format!("{d}T{:02}:{:02}:{:02}Z", secs / 3600, secs / 60 % 60, secs % 60)
+    }
 }
 
 impl fmt::Display for Timestamp {
@@ -51,5 +58,12 @@ mod tests {
         let b = Timestamp::from_millis(4_500);
         assert_eq!(b.millis_since(a), 3_500);
         assert_eq!(a.millis_since(b), -3_500);
+    }
+
+    #[test]
+    fn iso8601_is_utc_to_the_second() {
+        assert_eq!(Timestamp::from_millis(0).to_iso8601(), "1970-01-01T00:00:00Z");
+        assert_eq!(Timestamp::from_millis(1_790_000_000_123).to_iso8601(), "2026-09-21T14:13:20Z");
+        assert_eq!(Timestamp::from_millis(-1).to_iso8601(), "1969-12-31T23:59:59Z");
     }
 }

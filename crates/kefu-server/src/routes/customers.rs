@@ -10,8 +10,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, PathId, Query};
 use crate::state::AppState;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use kefu_core::service::customer::{CustomerTier, Gender, PhoneNumber};
 use kefu_core::{CustomerId, Permission, Timestamp, UserId};
 use kefu_store::{
@@ -429,13 +429,6 @@ pub async fn erase(
     Ok(Json(CustomerView::new(&c, masked_for(&p))))
 }
 
-fn iso(t: Timestamp) -> String {
-    let ms = t.as_millis();
-    let d = kefu_core::service::calendar::Date::from_days_since_epoch(ms.div_euclid(86_400_000));
-    let secs = ms.rem_euclid(86_400_000) / 1000;
-    format!("{d}T{:02}:{:02}:{:02}Z", secs / 3600, secs / 60 % 60, secs % 60)
-}
-
 /// The customers matching the list's filters as CSV (header row first), numbers masked unless
 /// the caller holds `pii_read`. Written to the audit log (`customer.export`).
 #[utoipa::path(get, path = "/api/v1/customers/export.csv", tag = "customers", security(("bearer" = [])), params(CustomersQuery),
@@ -476,7 +469,7 @@ pub async fn export_csv(
                 v.birthday.as_deref().unwrap_or(""),
                 v.gender.map_or("", Gender::as_str),
                 &v.tags.join(";"),
-                &iso(v.created_at),
+                &v.created_at.to_iso8601(),
             ])
             .map_err(csv_err)?;
         }
@@ -491,15 +484,7 @@ pub async fn export_csv(
         "phone": q.phone.is_some(), "q": q.q, "tier": q.tier, "tag": q.tag,
     }});
     audit_change(&state, &p, &ip, "customer.export", format!("{rows} customers"), detail).await;
-    Ok((
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8")),
-            (header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"customers.csv\"")),
-            (header::CACHE_CONTROL, HeaderValue::from_static("private, no-store")),
-        ],
-        body,
-    )
-        .into_response())
+    Ok(super::csv_response("attachment; filename=\"customers.csv\"", body))
 }
 
 #[cfg(test)]

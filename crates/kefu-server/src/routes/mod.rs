@@ -412,6 +412,22 @@ where
     <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
 }
 
+/// A CSV download: the body with its type, a file name, and no caching (exports carry
+/// customers' data).
+pub(crate) fn csv_response(disposition: &'static str, body: Vec<u8>) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    use axum::response::IntoResponse;
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8")),
+            (header::CONTENT_DISPOSITION, HeaderValue::from_static(disposition)),
+            (header::CACHE_CONTROL, HeaderValue::from_static("private, no-store")),
+        ],
+        body,
+    )
+        .into_response()
+}
+
 /// Writes an audit entry for an administrative change. The change is already committed, so
 /// a failure here is logged loudly rather than reported to the caller as a failed change.
 pub(crate) async fn audit_change(

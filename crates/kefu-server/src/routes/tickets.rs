@@ -10,8 +10,8 @@ use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{Json, PathId, Query};
 use crate::state::AppState;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use kefu_core::service::calendar::BusinessCalendar;
 use kefu_core::service::category::SlaTargets;
 use kefu_core::service::sla::{SlaPolicy, SlaStatus, sla_calendar, status};
@@ -372,14 +372,6 @@ pub async fn update(
     Ok(Json(detail(&state, t).await?))
 }
 
-/// ISO 8601 UTC for a CSV cell.
-fn iso(t: Timestamp) -> String {
-    let ms = t.as_millis();
-    let d = kefu_core::service::calendar::Date::from_days_since_epoch(ms.div_euclid(86_400_000));
-    let secs = ms.rem_euclid(86_400_000) / 1000;
-    format!("{d}T{:02}:{:02}:{:02}Z", secs / 3600, secs / 60 % 60, secs % 60)
-}
-
 /// The work orders matching the list's filters as CSV (header row first; no phone numbers).
 /// Written to the audit log (`ticket.export`).
 #[utoipa::path(get, path = "/api/v1/tickets/export.csv", tag = "work orders", security(("bearer" = [])), params(TicketsQuery),
@@ -421,7 +413,7 @@ pub async fn export_csv(
         let t = &r.ticket;
         w.write_record([
             t.number.as_str(),
-            &iso(t.created_at),
+            &t.created_at.to_iso8601(),
             t.status.as_str(),
             t.ticket_type.as_str(),
             t.priority.code(),
@@ -430,7 +422,7 @@ pub async fn export_csv(
             r.customer_name.as_deref().unwrap_or(""),
             r.owner_name.as_deref().unwrap_or(""),
             r.team_name.as_deref().unwrap_or(""),
-            &t.resolved_at.map(iso).unwrap_or_default(),
+            &t.resolved_at.map(Timestamp::to_iso8601).unwrap_or_default(),
         ])
         .map_err(csv_err)?;
     }
@@ -448,24 +440,5 @@ pub async fn export_csv(
         }}),
     )
     .await;
-    Ok((
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8")),
-            (header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"work-orders.csv\"")),
-            (header::CACHE_CONTROL, HeaderValue::from_static("private, no-store")),
-        ],
-        body,
-    )
-        .into_response())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn iso_times_are_utc() {
-        assert_eq!(iso(Timestamp::from_millis(0)), "1970-01-01T00:00:00Z");
-        assert_eq!(iso(Timestamp::from_millis(1_790_000_000_123)), "2026-09-21T14:13:20Z");
-    }
+    Ok(super::csv_response("attachment; filename=\"work-orders.csv\"", body))
 }
