@@ -225,7 +225,11 @@ fn main() {
         let app = kefu_server::build_with_store(settings.clone(), store.clone(), clock).await.unwrap();
         let addr = app.http_addr();
         let shutdown = app.shutdown_handle();
-        tokio::spawn(app.run_until_stopped());
+        tokio::spawn(async move {
+            if let Err(e) = app.run_until_stopped().await {
+                eprintln!("the app stopped: {e:#}");
+            }
+        });
         (addr, shutdown, fixture, store, status_kib("VmRSS:"))
     });
     println!(

@@ -36,20 +36,8 @@ pub struct TemplateStep {
     pub due_hours: Option<u32>,
 }
 
-/// What a template field holds.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FieldKind {
-    /// Free text.
-    Text,
-    /// A number.
-    Number,
-    /// A calendar date, `YYYY-MM-DD`.
-    Date,
-    /// One of the field's options.
-    Choice,
-}
+/// What a template field holds: the same kinds as customers' custom fields.
+pub use kefu_core::service::customer::FieldKind;
 
 /// One extra field an order made from the template carries.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
