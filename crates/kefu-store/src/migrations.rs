@@ -16,6 +16,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (7, "knowledge base", include_str!("../migrations/0007_kb.sql")),
     (8, "sla", include_str!("../migrations/0008_sla.sql")),
     (9, "list indexes", include_str!("../migrations/0009_list_indexes.sql")),
+    (10, "open-order indexes", include_str!("../migrations/0010_open_order_indexes.sql")),
 ];
 
 /// A migrator over the embedded migrations.

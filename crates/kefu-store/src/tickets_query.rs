@@ -180,6 +180,9 @@ fn decode_cursor(text: &str, sort: TicketSort, order: SortOrder) -> Result<(Opti
     Ok((priority, at, id))
 }
 
+/// Most branches of one merged list query (SQLite allows 500 compound terms).
+const MAX_BRANCHES: usize = 120;
+
 impl Store {
     /// Work orders matching `filter`, sorted by `sort` in `order` (ties broken by id), one
     /// keyset page at a time (the cursor carries the sort value and id of the last item).
@@ -191,24 +194,61 @@ impl Store {
         page: &PageRequest,
     ) -> Result<Page<Ticket>> {
         let limit = page.limit();
-        // Several statuses under a time sort, with no narrower equality filter: one
-        // index-ordered branch per status (on (status, time, id), or (team or owner, status,
-        // updated_at, id)), merged. A plain `status IN (…)` there makes SQLite without
-        // statistics read every matching row and sort them; with an owner, team, customer or
-        // category filter the plain form walks that filter's index and is the better plan.
-        let merge = filter.statuses.len() > 1
+        // Some filters are answered best as one index-ordered branch per value, merged:
+        // - several statuses under a time sort, with no narrower equality filter: one branch
+        //   per status (on (status, time, id), or (team or owner, status, updated_at, id)). A
+        //   plain `status IN (…)` there makes SQLite without statistics read every matching
+        //   row and sort them; with an owner, team or customer filter the plain form walks
+        //   that filter's index and is the better plan;
+        // - a category subtree by creation: one branch per category of the subtree (and per
+        //   status, when statuses are asked for) on (category_id[, status], created_at, id).
+        //   The plain form reads the whole subtree's orders and sorts them (seconds at 1M).
+        let split_statuses = filter.statuses.len() > 1
             && sort != TicketSort::Priority
             && filter.customer.is_none()
             && filter.category.is_none()
             && (sort == TicketSort::UpdatedAt || (filter.team.is_none() && filter.owner.is_none()));
-        let statuses: &[TicketStatus] = if merge { &filter.statuses } else { &[] };
+        let split_categories = match filter.category {
+            Some(category)
+                if sort == TicketSort::CreatedAt
+                    && filter.customer.is_none()
+                    && filter.team.is_none()
+                    && filter.owner.is_none() =>
+            {
+                Some(self.category_ids_under(category).await?)
+            }
+            _ => None,
+        };
+        let statuses: Vec<Option<TicketStatus>> =
+            if split_statuses || (split_categories.is_some() && !filter.statuses.is_empty()) {
+                filter.statuses.iter().copied().map(Some).collect()
+            } else {
+                vec![None]
+            };
+        let categories: Vec<Option<CategoryId>> = match &split_categories {
+            Some(ids) => ids.iter().copied().map(Some).collect(),
+            None => vec![None],
+        };
+        let mut branches: Vec<(Option<CategoryId>, Option<TicketStatus>)> =
+            categories.iter().flat_map(|c| statuses.iter().map(move |s| (*c, *s))).collect();
+        if branches.len() > MAX_BRANCHES {
+            // a huge subtree: one plain query (correct, slower) rather than a statement
+            // SQLite refuses (at most 500 compound terms)
+            branches = vec![(None, None)];
+        }
         let mut rest = String::new();
         let mut args = Args::default();
         let narrowed;
-        let filter = if statuses.is_empty() {
+        let filter = if branches.len() == 1 && branches[0] == (None, None) {
             filter
         } else {
-            narrowed = TicketFilter { statuses: Vec::new(), ..filter.clone() };
+            let any_status = branches.iter().any(|(_, s)| s.is_some());
+            let any_category = branches.iter().any(|(c, _)| c.is_some());
+            narrowed = TicketFilter {
+                statuses: if any_status { Vec::new() } else { filter.statuses.clone() },
+                category: if any_category { None } else { filter.category },
+                ..filter.clone()
+            };
             &narrowed
         };
         self.filter_sql(filter, &mut rest, &mut args).await?;
@@ -235,16 +275,24 @@ impl Store {
             TicketSort::Priority => format!(" ORDER BY priority {dir}, created_at {dir}, id {dir}"),
         };
         let n = args.push(Arg::Int(i64::from(limit) + 1));
-        let sql = if statuses.is_empty() {
+        let sql = if branches.len() == 1 && branches[0] == (None, None) {
             format!("SELECT {TICKET_COLS} FROM tickets WHERE 1 = 1{rest}{order_by} LIMIT {n}")
         } else {
-            let branches: Vec<String> = statuses
+            let branches: Vec<String> = branches
                 .iter()
                 .enumerate()
-                .map(|(i, st)| {
-                    let p = args.push(Arg::Text(st.as_str().to_owned()));
+                .map(|(i, (category, status))| {
+                    let mut own = String::new();
+                    if let Some(c) = category {
+                        let p = args.push(Arg::Text(c.to_string()));
+                        let _ = write!(own, " AND category_id = {p}");
+                    }
+                    if let Some(st) = status {
+                        let p = args.push(Arg::Text(st.as_str().to_owned()));
+                        let _ = write!(own, " AND status = {p}");
+                    }
                     format!(
-                        "SELECT * FROM (SELECT {TICKET_COLS} FROM tickets WHERE status = {p}{rest}{order_by} LIMIT {n}) AS s{i}"
+                        "SELECT * FROM (SELECT {TICKET_COLS} FROM tickets WHERE 1 = 1{own}{rest}{order_by} LIMIT {n}) AS s{i}"
                     )
                 })
                 .collect();
@@ -253,6 +301,15 @@ impl Store {
         let rows = args.bind(&sql).fetch_all(self.pool()).await?;
         let items = rows.iter().map(ticket_from_row).collect::<Result<Vec<_>>>()?;
         Ok(Page::from_rows(items, limit, |t| encode_cursor(t, sort, order)))
+    }
+
+    /// The category and every one below it (an error for an unknown category).
+    async fn category_ids_under(&self, category: CategoryId) -> Result<Vec<CategoryId>> {
+        let ids = self.category_subtree(category).await?;
+        if ids.is_empty() {
+            return Err(StoreError::Invalid(format!("unknown category `{category}`")));
+        }
+        Ok(ids)
     }
 
     /// Appends the filter's conditions to a `WHERE 1 = 1` query.
@@ -274,10 +331,7 @@ impl Store {
             let _ = write!(sql, " AND customer_id = {p}");
         }
         if let Some(category) = f.category {
-            let ids = self.category_subtree(category).await?;
-            if ids.is_empty() {
-                return Err(StoreError::Invalid(format!("unknown category `{category}`")));
-            }
+            let ids = self.category_ids_under(category).await?;
             let ps: Vec<String> = ids.iter().map(|c| args.push(Arg::Text(c.to_string()))).collect();
             let _ = write!(sql, " AND category_id IN ({})", ps.join(", "));
         }

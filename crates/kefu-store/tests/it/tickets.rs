@@ -716,6 +716,37 @@ async fn every_filter_selects_exactly_the_matching_orders() {
             Box::new(move |t| ids.contains(&t.category_id))
         }),
         (
+            "category subtree in several statuses",
+            TicketFilter {
+                category: Some(consult.id),
+                statuses: vec![TicketStatus::New, TicketStatus::Pending],
+                ..TicketFilter::default()
+            },
+            {
+                let ids = consult_leaves.clone();
+                Box::new(move |t| {
+                    ids.contains(&t.category_id) && matches!(t.status, TicketStatus::New | TicketStatus::Pending)
+                })
+            },
+        ),
+        (
+            "category subtree in one status",
+            TicketFilter { category: Some(consult.id), statuses: vec![TicketStatus::New], ..TicketFilter::default() },
+            {
+                let ids = consult_leaves.clone();
+                Box::new(move |t| ids.contains(&t.category_id) && t.status == TicketStatus::New)
+            },
+        ),
+        (
+            "breached in several statuses",
+            TicketFilter {
+                breached: Some(true),
+                statuses: vec![TicketStatus::New, TicketStatus::Pending],
+                ..TicketFilter::default()
+            },
+            Box::new(|t| t.sla_breached && matches!(t.status, TicketStatus::New | TicketStatus::Pending)),
+        ),
+        (
             "type",
             TicketFilter { ticket_type: Some(TicketType::Complaint), ..TicketFilter::default() },
             Box::new(|t| t.ticket_type == TicketType::Complaint),
@@ -775,10 +806,12 @@ async fn every_filter_selects_exactly_the_matching_orders() {
     for (name, filter, pred) in cases {
         let want: Vec<Ticket> = all.iter().filter(|t| pred(t)).cloned().collect();
         assert!(!want.is_empty() && want.len() < 90, "{name}: the seed should split on this filter ({})", want.len());
-        // several statuses under a time sort take the per-status merge; priority the plain IN
+        // several statuses under a time sort take the per-status merge, a category subtree by
+        // creation the per-category (and status) merge; priority the plain IN
         let sorts = [
             (TicketSort::UpdatedAt, SortOrder::Desc),
             (TicketSort::CreatedAt, SortOrder::Asc),
+            (TicketSort::CreatedAt, SortOrder::Desc),
             (TicketSort::Priority, SortOrder::Desc),
         ];
         for (sort, order) in sorts {
