@@ -190,6 +190,10 @@ async fn fill(store: &Store, clock: &Clock, n_customers: u64, n_tickets: u64) ->
     }
     let secs = t.elapsed().as_secs_f64();
     println!("inserted {n_tickets} work orders in {secs:.1} s ({:.0}/s)", n_tickets as f64 / secs);
+    // as an import would: the planner's statistics of the freshly loaded tables (PostgreSQL)
+    let t = Instant::now();
+    store.refresh_statistics().await.unwrap();
+    println!("refreshed planner statistics in {:.1} s", t.elapsed().as_secs_f64());
     customers.truncate(100_000);
     Fixture { customers, teams, agents, categories: top }
 }
