@@ -130,6 +130,22 @@ event_kinds! {
     FollowUpAttempted => "followup.attempted",
     /// A customer rated how a work order was handled (data: ticket, speed, attitude, quality).
     TicketSurveyed => "ticket.surveyed",
+    /// A supervisor or team lead acted on a call or an agent: listen, whisper, barge, change
+    /// or stop monitoring, force a transfer, a hang-up, a state or a sign-out, merge or split
+    /// queues (data: action, by, and what it was done to).
+    SupervisorAction => "supervisor.action",
+    /// An agent asked for floor support on a call (data: call, agent, notified, consulted).
+    SupportRequested => "support.requested",
+    /// An agent marked a call as harassment and ended it (data: call, entry, number masked).
+    HarassmentReported => "call.harassment",
+    /// The harassment blocklist changed (data: action proposed / added / approved / rejected /
+    /// removed, entry, number masked, by).
+    BlocklistChanged => "blocklist.changed",
+    /// A call from a blocklisted number arrived (data: entry, number masked, outcome
+    /// `diverted` to the harassment queue or `declined` with 603).
+    CallBlocked => "call.blocked",
+    /// A shift handover note was written (data: note, shift, open items).
+    HandoverWritten => "handover.written",
 }
 
 impl fmt::Display for EventKind {

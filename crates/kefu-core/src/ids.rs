@@ -116,6 +116,16 @@ id_type!(
     CallbackRequestId,
     "callback request"
 );
+id_type!(
+    /// An entry of the harassment blocklist (a proposal, or a blocked number).
+    BlocklistEntryId,
+    "blocklist entry"
+);
+id_type!(
+    /// A shift handover note (交接班).
+    HandoverNoteId,
+    "handover note"
+);
 
 id_type!(
     /// A node of the work-order category tree (any of its three levels).

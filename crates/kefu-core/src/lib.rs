@@ -15,6 +15,7 @@ pub mod time;
 pub mod wfm;
 
 pub use ids::{ArticleId, AssetId, CategoryId, FieldDefId, FollowUpId, NoteId, TemplateId, TicketId};
+pub use ids::{BlocklistEntryId, HandoverNoteId};
 pub use ids::{CallbackRequestId, VoicemailId};
 pub use ids::{CustomerId, EventId, FlowId, InteractionId, QueueId, RecordingId, SkillId, TeamId, TrunkId, UserId};
 pub use rbac::{Permission, Role};

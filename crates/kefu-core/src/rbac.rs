@@ -108,11 +108,14 @@ pub enum Permission {
     KbWrite,
     /// Export lists (work orders, customers) as CSV, masked unless `PiiRead` is held too.
     DataExport,
+    /// Run the floor: put numbers on the harassment blocklist, approve or reject agents'
+    /// proposals and take numbers off it; set the wallboard's alert thresholds.
+    FloorManage,
 }
 
 impl Permission {
     /// Every permission (the role-matrix test walks this list).
-    pub const ALL: [Permission; 19] = [
+    pub const ALL: [Permission; 20] = [
         Permission::DirectoryRead,
         Permission::UsersManage,
         Permission::ConfigRead,
@@ -132,6 +135,7 @@ impl Permission {
         Permission::KbRead,
         Permission::KbWrite,
         Permission::DataExport,
+        Permission::FloorManage,
     ];
 }
 
@@ -164,6 +168,7 @@ pub const PERMISSIONS: &[(Permission, &[Role])] = &[
     (Permission::KbRead, &[Agent, TeamLead, Qa, Supervisor, Admin]),
     (Permission::KbWrite, &[TeamLead, Qa, Supervisor, Admin]),
     (Permission::DataExport, &[TeamLead, Supervisor, Admin]),
+    (Permission::FloorManage, &[Supervisor, Admin]),
 ];
 
 #[cfg(test)]

@@ -43,6 +43,8 @@ pub enum ErrorCode {
     Internal,
     /// A dependency (the database) is not available.
     Unavailable,
+    /// The byte range asked for lies outside the file (media downloads).
+    RangeNotSatisfiable,
 }
 
 impl ErrorCode {
@@ -65,6 +67,7 @@ impl ErrorCode {
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
         }
     }
 }

@@ -31,6 +31,26 @@ const HTTP_MAX_BODY: usize = 256 * 1024;
 /// Tokens of the runner's own prompts (the interpreter counts up from 1).
 const OWN_TOKENS: u64 = 1 << 40;
 
+/// Calls an agent transferred back into a queue (call id → queue name): the HTTP route notes
+/// the queue, then takes the agent off the call; the call's task, told the agent left,
+/// queues the caller there instead of playing the survey.
+#[derive(Debug, Default)]
+pub struct Requeues(std::sync::Mutex<std::collections::HashMap<String, String>>);
+
+impl Requeues {
+    /// Notes that `call` goes to `queue` when its agent leaves.
+    pub fn put(&self, call: &str, queue: &str) {
+        if let Ok(mut m) = self.0.lock() {
+            m.insert(call.to_owned(), queue.to_owned());
+        }
+    }
+
+    /// The queue noted for `call`, forgetting it.
+    pub fn take(&self, call: &str) -> Option<String> {
+        self.0.lock().ok().and_then(|mut m| m.remove(call))
+    }
+}
+
 /// What every call's task shares.
 pub struct IvrContext {
     /// The database.
@@ -49,6 +69,8 @@ pub struct IvrContext {
     pub voicemails_dir: PathBuf,
     /// For HTTP nodes.
     pub http: reqwest::Client,
+    /// Calls transferred back into a queue.
+    pub requeues: Arc<Requeues>,
 }
 
 /// Takes the SIP server's IVR calls and runs each in its own task.
@@ -152,9 +174,35 @@ async fn run(ctx: Arc<IvrContext>, call: IvrCall) {
     };
     r.log(EventKind::IvrStarted, json!({ "flow": flow.name, "caller": r.info.caller, "dialled": r.info.dialled }));
     let now = r.ctx.clock.now();
-    let (session, actions) = Session::start(flow, r.info.clone(), now);
-    r.session = Some(session);
-    r.perform(actions).await;
+    // a caller on the approved blocklist goes to the harassment treatment (screening.rs)
+    match crate::screening::check(&r.ctx.store, &r.ctx.acd, Some(&flow), &r.info.caller, now).await {
+        crate::screening::Verdict::Clear => {
+            let (session, actions) = Session::start(flow, r.info.clone(), now);
+            r.session = Some(session);
+            r.perform(actions).await;
+        }
+        crate::screening::Verdict::Divert { entry, to } => {
+            info!(call = %r.call, %entry, "blocklisted caller diverted");
+            let event =
+                crate::screening::blocked_event(now, r.interaction, entry, &r.info.caller, &r.info.dialled, "diverted");
+            r.ctx.events.send(event);
+            match to {
+                crate::screening::Divert::Node(node) => {
+                    let (session, actions) = Session::start_at(flow, &node, r.info.clone(), now);
+                    r.session = Some(session);
+                    r.perform(actions).await;
+                }
+                crate::screening::Divert::Queue => r.enqueue(crate::screening::HARASSMENT_QUEUE.to_owned(), 0).await,
+            }
+        }
+        crate::screening::Verdict::Decline { entry } => {
+            info!(call = %r.call, %entry, "blocklisted caller hung up (no harassment treatment)");
+            let event =
+                crate::screening::blocked_event(now, r.interaction, entry, &r.info.caller, &r.info.dialled, "declined");
+            r.ctx.events.send(event);
+            r.hangup().await;
+        }
+    }
     loop {
         tokio::select! {
             signal = signals.recv() => {
@@ -177,7 +225,7 @@ async fn run(ctx: Arc<IvrContext>, call: IvrCall) {
 }
 
 /// The flow named by the route; a bare `ivr:` route finds it by the number dialled.
-async fn find_flow(store: &Store, name: &str, dialled: &str) -> Option<Arc<Flow>> {
+pub(crate) async fn find_flow(store: &Store, name: &str, dialled: &str) -> Option<Arc<Flow>> {
     let row = if name.is_empty() { store.flow_for_number(dialled).await } else { store.flow_by_name(name).await };
     match row {
         Ok(Some(row)) => Some(Arc::new(row.flow)),
@@ -396,6 +444,10 @@ impl Run {
             self.close(&["all_busy", "goodbye"]).await;
             return;
         };
+        if let Some(session) = &self.session {
+            // the screen-pop shows the digits collected (the log keeps only their count)
+            self.ctx.events.call_vars(interaction, session.vars());
+        }
         match self.ctx.acd.enqueue(interaction, &queue, level, self.notes.clone()).await {
             Ok(id) => {
                 self.stage = Stage::Queued;
@@ -618,6 +670,19 @@ impl Run {
                 if let Some(call) = self.interaction {
                     self.ctx.acd.tell(AcdInput::CallEnded { call });
                 }
+                if let Some(queue) = self.ctx.requeues.take(&self.call.0) {
+                    info!(call = %self.call, %queue, "transferred back into a queue");
+                    self.agent = None;
+                    self.offered = None;
+                    let priority = self
+                        .session
+                        .as_ref()
+                        .and_then(|s| s.vars().get("priority"))
+                        .and_then(|p| p.parse().ok())
+                        .unwrap_or(0);
+                    self.enqueue(queue, priority).await;
+                    return;
+                }
                 match self.flow.survey.clone() {
                     Some(node) => {
                         self.stage = Stage::Survey;
@@ -631,6 +696,18 @@ impl Run {
             }
             IvrSignal::Transferred { to } => {
                 debug!(call = %self.call, %to, "transferred");
+                self.stage = Stage::Leaving;
+            }
+            IvrSignal::AgentTransferred { to } => {
+                // the agent's conversation is over (after-call work follows); the caller goes
+                // on with the target outside the ACD
+                info!(call = %self.call, %to, "the agent transferred the caller");
+                if self.stage == Stage::Agent
+                    && let Some(call) = self.interaction
+                {
+                    self.ctx.acd.tell(AcdInput::CallEnded { call });
+                }
+                self.agent = None;
                 self.stage = Stage::Leaving;
             }
             IvrSignal::VoicemailRecorded { path, duration_ms, size_bytes } => {
@@ -702,6 +779,7 @@ impl Run {
     /// The call is over (`cause` is `None` if the SIP side went away without saying).
     async fn ended(&mut self, cause: Option<EndCause>) {
         debug!(call = %self.call, ?cause, stage = ?self.stage, "IVR call ended");
+        self.ctx.requeues.take(&self.call.0);
         match self.stage {
             Stage::Flow => self.feed(Input::CallerHangup).await,
             Stage::Queued => {

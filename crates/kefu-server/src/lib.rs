@@ -5,6 +5,7 @@
 pub mod acd;
 pub mod auth;
 pub mod clock;
+pub mod cti;
 pub mod demo;
 pub mod demo_service;
 pub mod error;
@@ -14,10 +15,12 @@ pub mod ivr_runner;
 pub mod metrics;
 pub mod prompts;
 pub mod routes;
+pub mod screening;
 pub mod settings;
 pub mod sla;
 pub mod state;
 pub mod telephony;
+pub mod web;
 
 pub use settings::Settings;
 
@@ -64,7 +67,8 @@ pub async fn build_with_store(settings: Settings, store: Store, clock: Clock) ->
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.http))?;
     let http_addr = listener.local_addr()?;
-    let (events, _writer) = event_sink::EventSink::start(store.clone());
+    let (cti, cti_runner) = cti::Hub::new(settings.cti_buffer, settings.cti_socket_queue);
+    let (events, _writer) = event_sink::EventSink::start_with_hub(store.clone(), Some(cti.clone()));
     let acd = acd::Acd::start(&store, settings.acd(), clock.clone(), events.clone()).await?;
     let dir = settings.data_dir.join("prompts");
     let prompts = std::sync::Arc::new(tokio::task::spawn_blocking(move || prompts::PromptLibrary::load(dir)).await?);
@@ -72,7 +76,8 @@ pub async fn build_with_store(settings: Settings, store: Store, clock: Clock) ->
         telephony::start(&settings, &store, &acd, &events, &clock, &prompts).await?.map(std::sync::Arc::new);
     let kb = routes::kb::open_index(&settings.data_dir).await?;
     routes::kb::sync_in_background(store.clone(), kb.clone());
-    let state = AppState::new(store, settings, clock, telephony, acd, events, prompts, kb);
+    let state = AppState::new(store, settings, clock, telephony, acd, events, prompts, kb, cti);
+    cti_runner.start(state.clone());
     let (shutdown_tx, _) = watch::channel(false);
     sla::load_config(&state).await;
     let sla_worker = sla::start(state.clone(), shutdown_tx.subscribe());
@@ -105,6 +110,11 @@ impl App {
         self.state.telephony.as_ref().map(|t| t.sip.clone())
     }
 
+    /// The live CTI stream's hub (tests and benches feed it events directly).
+    pub fn cti(&self) -> &cti::Hub {
+        &self.state.cti
+    }
+
     /// A handle that stops the app.
     pub fn shutdown_handle(&self) -> ShutdownHandle {
         ShutdownHandle(self.shutdown_tx.clone())
@@ -120,12 +130,15 @@ impl App {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let router = router(self.state.clone());
         let mut rx = self.shutdown_tx.subscribe();
+        let cti = self.state.cti.clone();
         let stop = async move {
             tokio::select! {
                 _ = rx.wait_for(|v| *v) => {},
                 () = os_signal() => {},
             }
             tracing::info!("shutting down: finishing in-flight requests");
+            // live CTI sockets get a close frame; they do not hold the shutdown up
+            cti.shutdown();
         };
         tracing::info!(addr = %self.http_addr, "http listening");
         axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
@@ -133,6 +146,7 @@ impl App {
             .await?;
         // the SLA worker finishes the timer it is firing (one transaction) and stops
         let _ = self.shutdown_tx.send(true);
+        self.state.cti.wait_closed(std::time::Duration::from_secs(2)).await;
         if let Err(e) = self.sla_worker.await {
             tracing::error!(error = %e, "the sla worker ended abnormally");
         }

@@ -43,6 +43,16 @@ pub struct Metrics {
     rtp: Family<SipLabels, Counter>,
     /// Serialises [`Metrics::set_sip`], whose counter catch-up is read-then-add.
     sip_update: Arc<std::sync::Mutex<()>>,
+    /// The live CTI stream: sockets open, frames sent, lagging sockets whose queue was dropped.
+    cti: CtiMetrics,
+}
+
+/// The CTI stream's metrics (`/api/v1/events`).
+#[derive(Clone, Default)]
+struct CtiMetrics {
+    sockets: Gauge,
+    sent: Counter,
+    lagging: Counter,
 }
 
 impl Default for Metrics {
@@ -60,7 +70,15 @@ impl Default for Metrics {
         );
         let rtp = Family::<SipLabels, Counter>::default();
         registry.register("rtp_packets", "RTP packets through the media engine, by direction", rtp.clone());
-        Metrics { registry: Arc::new(registry), requests, latency, sip, rtp, sip_update: Arc::default() }
+        let cti = CtiMetrics::default();
+        registry.register("cti_sockets", "Live CTI stream sockets open now", cti.sockets.clone());
+        registry.register("cti_messages_sent", "Frames sent on CTI stream sockets", cti.sent.clone());
+        registry.register(
+            "cti_lagging_drops",
+            "Times a CTI socket fell behind: its queue was dropped and it gets a snapshot",
+            cti.lagging.clone(),
+        );
+        Metrics { registry: Arc::new(registry), requests, latency, sip, rtp, sip_update: Arc::default(), cti }
     }
 }
 
@@ -91,6 +109,21 @@ impl Metrics {
             let counter = self.rtp.get_or_create(&SipLabels { what });
             counter.inc_by(total.saturating_sub(counter.get()));
         }
+    }
+
+    /// A CTI socket opened (`+1`) or closed (`-1`).
+    pub fn cti_sockets(&self, delta: i64) {
+        self.cti.sockets.inc_by(delta);
+    }
+
+    /// A frame was sent on a CTI socket.
+    pub fn cti_sent(&self) {
+        self.cti.sent.inc();
+    }
+
+    /// A CTI socket fell behind and its queue was dropped.
+    pub fn cti_lagging(&self) {
+        self.cti.lagging.inc();
     }
 
     /// The Prometheus text exposition.

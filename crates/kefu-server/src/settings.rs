@@ -67,6 +67,10 @@ pub struct Settings {
     pub sla_poll_ms: u64,
     /// Minutes after resolution a follow-up callback is due.
     pub followup_after_mins: u32,
+    /// Messages the live CTI stream keeps for clients that reconnect with `?since=`.
+    pub cti_buffer: usize,
+    /// Messages queued for one CTI socket before it counts as lagging (and gets a snapshot).
+    pub cti_socket_queue: usize,
 }
 
 impl Default for Settings {
@@ -98,6 +102,8 @@ impl Default for Settings {
             field_key: None,
             sla_poll_ms: 1000,
             followup_after_mins: 1440,
+            cti_buffer: 10_000,
+            cti_socket_queue: 256,
         }
     }
 }
@@ -463,6 +469,24 @@ pub const FIELDS: &[Field] = &[
             Ok(())
         },
         show: |s| s.followup_after_mins.to_string(),
+    },
+    Field {
+        key: "cti_buffer",
+        doc: "Messages the live CTI stream (/api/v1/events) keeps so a desktop that reconnects with ?since= gets what it missed (default 10000); older gaps get a fresh snapshot.",
+        set: |s, v| {
+            s.cti_buffer = positive(v)?;
+            Ok(())
+        },
+        show: |s| s.cti_buffer.to_string(),
+    },
+    Field {
+        key: "cti_socket_queue",
+        doc: "Messages queued for one CTI socket before it counts as lagging: its queue is dropped and it gets a snapshot once it reads again (default 256).",
+        set: |s, v| {
+            s.cti_socket_queue = positive(v)?;
+            Ok(())
+        },
+        show: |s| s.cti_socket_queue.to_string(),
     },
 ];
 

@@ -36,6 +36,11 @@ pub struct Inner {
     pub kb: kefu_store::KbIndex,
     /// The SLA worker's wake-up call and the cached service configuration.
     pub sla: crate::sla::SlaShared,
+    /// The wallboard's figures for today, recomputed from the event log at most every few
+    /// seconds.
+    pub wallboard: crate::routes::wallboard::WallboardCache,
+    /// The live CTI stream's hub (`GET /api/v1/events`).
+    pub cti: crate::cti::Hub,
 }
 
 impl AppState {
@@ -50,6 +55,7 @@ impl AppState {
         events: crate::event_sink::EventSink,
         prompts: Arc<crate::prompts::PromptLibrary>,
         kb: kefu_store::KbIndex,
+        cti: crate::cti::Hub,
     ) -> Self {
         let login_limiter = LoginLimiter::new(
             settings.login_max_failures_per_user,
@@ -68,6 +74,8 @@ impl AppState {
             prompts,
             kb,
             sla: crate::sla::SlaShared::default(),
+            wallboard: crate::routes::wallboard::WallboardCache::default(),
+            cti,
         }))
     }
 }

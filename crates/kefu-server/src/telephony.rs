@@ -12,8 +12,8 @@ use kefu_core::{EventId, InteractionId, RecordingId, Timestamp, UserId};
 use kefu_sip::media::engine::MediaConfig;
 use kefu_sip::registrar::ExpiryPolicy;
 use kefu_sip::server::{
-    BoxFuture, CallEvent, CallEventKind, Directory, IpNet, SipConfig, SipHandle, SipSecret, SipServer, Trunk,
-    TrunkTransport,
+    BoxFuture, CallEvent, CallEventKind, Directory, IpNet, Screening, SipConfig, SipHandle, SipSecret, SipServer,
+    Trunk, TrunkTransport,
 };
 use kefu_store::{NewRecording, Store};
 use serde_json::json;
@@ -26,13 +26,19 @@ use crate::settings::Settings;
 pub struct Telephony {
     /// Call control, registrations and live calls.
     pub sip: SipHandle,
+    /// Calls on their way back into a queue (shared with the IVR runner).
+    pub requeues: Arc<crate::ivr_runner::Requeues>,
     stop: Mutex<Option<(oneshot::Sender<()>, tokio::task::JoinHandle<()>)>>,
 }
 
-/// Credentials from the store; extension → user id is remembered for event records.
+/// Credentials from the store; extension → user id is remembered for event records. Also
+/// screens trunk calls against the blocklist (`crate::screening`).
 struct StoreDirectory {
     store: Store,
     users: Arc<Mutex<HashMap<String, UserId>>>,
+    acd: crate::acd::Acd,
+    events: crate::event_sink::EventSink,
+    clock: crate::clock::Clock,
 }
 
 impl Directory for StoreDirectory {
@@ -50,6 +56,29 @@ impl Directory for StoreDirectory {
                     warn!(error = %e, "SIP credential lookup failed");
                     None
                 }
+            }
+        })
+    }
+
+    /// A blocklisted caller is declined with 603 unless the call goes to an IVR flow with a
+    /// harassment treatment (the IVR runner diverts it there).
+    fn screen<'a>(&'a self, caller: &'a str, dialled: &'a str, route: &'a str) -> BoxFuture<'a, Screening> {
+        Box::pin(async move {
+            let now = self.clock.now();
+            if crate::screening::blocked_by(&self.store, caller, now).await.is_none() {
+                return Screening::Accept;
+            }
+            let flow = match route.strip_prefix("ivr:") {
+                Some(name) => crate::ivr_runner::find_flow(&self.store, name, dialled).await,
+                None => None,
+            };
+            match crate::screening::check(&self.store, &self.acd, flow.as_deref(), caller, now).await {
+                crate::screening::Verdict::Decline { entry } => {
+                    info!(%entry, "blocklisted caller declined");
+                    self.events.send(crate::screening::blocked_event(now, None, entry, caller, dialled, "declined"));
+                    Screening::Reject(603)
+                }
+                _ => Screening::Accept,
             }
         })
     }
@@ -117,7 +146,13 @@ pub async fn start(
         digest_algorithms: settings.sip_digest_algorithms.clone(),
     };
     let users = Arc::new(Mutex::new(HashMap::new()));
-    let directory = Arc::new(StoreDirectory { store: store.clone(), users: users.clone() });
+    let directory = Arc::new(StoreDirectory {
+        store: store.clone(),
+        users: users.clone(),
+        acd: acd.clone(),
+        events: events.clone(),
+        clock: clock.clone(),
+    });
     let trunks = sip_trunks(store.enabled_trunks().await?);
     let (events_tx, events_rx) = mpsc::unbounded_channel();
     let sip = SipServer::start(cfg, directory, trunks, events_tx)
@@ -125,6 +160,7 @@ pub async fn start(
         .map_err(|e| anyhow::anyhow!("cannot start SIP on {listen}: {e}"))?;
     info!(sip = %sip.local_addr(), "telephony started");
     info!(prompts = prompts.current().len(), "IVR prompts loaded");
+    let requeues = Arc::new(crate::ivr_runner::Requeues::default());
     crate::ivr_runner::start(Arc::new(crate::ivr_runner::IvrContext {
         store: store.clone(),
         sip: sip.clone(),
@@ -137,10 +173,11 @@ pub async fn start(
             .user_agent(concat!("kefu-ivr/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| anyhow::anyhow!("HTTP client: {e}"))?,
+        requeues: requeues.clone(),
     }));
     let (stop_tx, stop_rx) = oneshot::channel();
-    let writer = tokio::spawn(record_events(store.clone(), users, events_rx, stop_rx));
-    Ok(Some(Telephony { sip, stop: Mutex::new(Some((stop_tx, writer))) }))
+    let writer = tokio::spawn(record_events(store.clone(), users, events_rx, stop_rx, events.clone(), acd.clone()));
+    Ok(Some(Telephony { sip, requeues, stop: Mutex::new(Some((stop_tx, writer))) }))
 }
 
 impl Telephony {
@@ -171,6 +208,8 @@ async fn record_events(
     users: Arc<Mutex<HashMap<String, UserId>>>,
     mut rx: mpsc::UnboundedReceiver<CallEvent>,
     mut stop: oneshot::Receiver<()>,
+    sink: crate::event_sink::EventSink,
+    acd: crate::acd::Acd,
 ) {
     let mut batch = Vec::with_capacity(EVENT_BATCH);
     loop {
@@ -187,13 +226,13 @@ async fn record_events(
                         _ => break, // the linger is over, or the channel closed (the next recv sees it)
                     }
                 }
-                write_events(&store, &users, std::mem::take(&mut batch)).await;
+                write_events(&store, &users, std::mem::take(&mut batch), &sink, &acd).await;
             }
             _ = &mut stop => {
                 while let Ok(event) = rx.try_recv() {
                     batch.push(event);
                 }
-                write_events(&store, &users, batch).await;
+                write_events(&store, &users, batch, &sink, &acd).await;
                 return;
             }
         }
@@ -213,7 +252,13 @@ async fn user_of(store: &Store, users: &Mutex<HashMap<String, UserId>>, extensio
 
 /// Writes a batch in one transaction; if the store refuses it, row by row, so that one bad row
 /// (a recording of an agent deleted meanwhile…) loses nothing else.
-async fn write_events(store: &Store, users: &Mutex<HashMap<String, UserId>>, batch: Vec<CallEvent>) {
+async fn write_events(
+    store: &Store,
+    users: &Mutex<HashMap<String, UserId>>,
+    batch: Vec<CallEvent>,
+    sink: &crate::event_sink::EventSink,
+    acd: &crate::acd::Acd,
+) {
     let mut events = Vec::with_capacity(batch.len());
     let mut recordings = Vec::new();
     for event in &batch {
@@ -225,6 +270,13 @@ async fn write_events(store: &Store, users: &Mutex<HashMap<String, UserId>>, bat
             Some(ext) => user_of(store, users, ext).await,
             None => None,
         };
+        // hold time is the ACD's to count (AHT, the agent's state on the wallboard), whoever
+        // held: the desktop through the API or the phone's own hold key
+        match (&event.kind, agent) {
+            (CallEventKind::Held { .. }, Some(agent)) => acd.tell(kefu_core::acd::Input::CallHold { agent }),
+            (CallEventKind::Resumed { .. }, Some(agent)) => acd.tell(kefu_core::acd::Input::CallUnhold { agent }),
+            _ => {}
+        }
         let mut record =
             Event::new(EventId::from_uuid(uuid::Uuid::now_v7()), Timestamp::from_millis(event.at_ms), kind);
         record.interaction = InteractionId::from_str(&event.call.0).ok();
@@ -252,6 +304,8 @@ async fn write_events(store: &Store, users: &Mutex<HashMap<String, UserId>>, bat
             recordings.push((new, Timestamp::from_millis(event.at_ms)));
         }
     }
+    // the live CTI stream (hold, transfer, end of calls) does not wait for the commit
+    sink.show(&events);
     let Err(e) = store.append_events_and_recordings(&events, &recordings).await else { return };
     warn!(error = %e, events = events.len(), recordings = recordings.len(), "call events batch refused; writing one by one");
     for (new, at) in &recordings {

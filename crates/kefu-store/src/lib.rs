@@ -6,6 +6,7 @@
 //! (voicemails, callback requests, survey answers).
 
 mod audit;
+mod blocklist;
 mod categories;
 mod crypto;
 mod customer_parts;
@@ -14,6 +15,7 @@ mod customers;
 mod error;
 mod events;
 mod followups;
+mod handover;
 mod ivr;
 mod kb;
 mod kb_collect;
@@ -34,11 +36,13 @@ mod tickets_ops;
 mod tickets_query;
 mod trunks;
 mod users;
+mod wallboard;
 
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use audit::{AuditEntry, AuditOutcome, NewAuditEntry};
+pub use blocklist::{BlocklistEntry, BlocklistFilter, BlocklistStatus, MAX_BLOCKLIST_NOTE_CHARS, NewBlocklistEntry};
 pub use categories::{
     Category, CategoryDefaults, CategoryPatch, ImportSummary, MAX_CATEGORY_LEVEL, NewCategory, check_category_name,
 };
@@ -51,6 +55,10 @@ pub use error::{Result, StoreError};
 pub use events::{EventCursor, EventQuery};
 pub use followups::{
     FollowUp, FollowUpAttempt, FollowUpFilter, FollowUpSync, SurveyChannel, TicketSurvey, TicketSurveySummary,
+};
+pub use handover::{
+    HandoverFilter, HandoverNote, MAX_HANDOVER_CHARS, MAX_OPEN_ITEM_CHARS, MAX_OPEN_ITEMS, MAX_SHIFT_CHARS,
+    NewHandoverNote,
 };
 pub use ivr::IvrFlowRow;
 pub use kb::{Article, ArticleFilter, ArticleKind, ArticlePatch, ArticleStatus, ArticleVersion, KbMarker, NewArticle};
@@ -79,6 +87,7 @@ pub use tickets_ops::{Attachment, LinkedCall, MAX_NOTE_CHARS, NewAttachment, Tic
 pub use tickets_query::{NewTicketBulk, SortOrder, TicketExportRow, TicketFilter, TicketSort};
 pub use trunks::{NewTrunk, Secret, Trunk, TrunkPatch, TrunkTransport};
 pub use users::{NewUser, User, UserPatch, UserSkill};
+pub use wallboard::WallboardSetting;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};

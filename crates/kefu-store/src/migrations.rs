@@ -17,6 +17,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "sla", include_str!("../migrations/0008_sla.sql")),
     (9, "list indexes", include_str!("../migrations/0009_list_indexes.sql")),
     (10, "open-order indexes", include_str!("../migrations/0010_open_order_indexes.sql")),
+    (11, "supervisor", include_str!("../migrations/0011_supervisor.sql")),
 ];
 
 /// A migrator over the embedded migrations.

@@ -119,6 +119,9 @@ pub struct NewTicket {
     pub details: String,
     /// Solutions, each from the category's list.
     pub solutions: Vec<String>,
+    /// The result, when it is known as the order is filed (an agent's wrap-up after the call);
+    /// empty otherwise.
+    pub result: String,
     /// Money at stake, in yuan (≥ 0).
     pub amount: Option<i64>,
     /// Whether the media are involved.
@@ -400,7 +403,7 @@ impl Store {
             summary,
             details,
             solutions,
-            result: String::new(),
+            result: check_text("result", &new.result, MAX_RESULT_CHARS)?,
             status,
             pending_reason: None,
             owner_id: new.owner_id,

@@ -194,6 +194,19 @@ fn mask_keep_last(text: &str, keep: usize) -> String {
     text.chars().enumerate().map(|(i, c)| if i < n - keep { '*' } else { c }).collect()
 }
 
+/// A number as it came off the line (`+8613800138000`, `sip:+86 138-0013-8000@carrier`,
+/// `anonymous`) as a viewer may see it: normalised (`13800138000`), or masked like
+/// [`PhoneNumber::mask`] (`138****8000`) when `masked`; text that is not a phone number keeps
+/// only its last four characters when masked.
+pub fn show_number(raw: &str, masked: bool) -> String {
+    match PhoneNumber::parse(raw) {
+        Ok(p) if masked => p.mask(),
+        Ok(p) => p.as_str().to_owned(),
+        Err(_) if masked => mask_account(raw),
+        Err(_) => raw.to_owned(),
+    }
+}
+
 /// An account, order or card number for roles that may not see it: the last four characters
 /// kept, the rest `*` (a value of four characters or fewer is masked entirely).
 pub fn mask_account(text: &str) -> String {

@@ -253,3 +253,13 @@ fn dates() {
         assert_eq!(parse_date("birthday", bad).unwrap_err().field, "birthday", "{bad}");
     }
 }
+
+#[test]
+fn numbers_off_the_line_are_masked_whatever_their_form() {
+    assert_eq!(show_number("+8613800138000", true), "138****8000");
+    assert_eq!(show_number("sip:+86 138-0013-8000@carrier", true), "138****8000");
+    assert_eq!(show_number("+8613800138000", false), "13800138000");
+    let odd = show_number("anonymous-4321", true);
+    assert!(odd.ends_with("4321") && !odd.contains("anonymous"), "{odd}");
+    assert_eq!(show_number("anonymous", false), "anonymous");
+}

@@ -98,6 +98,31 @@ pub async fn authenticate(state: &AppState, headers: &axum::http::HeaderMap) -> 
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or_else(unauthenticated)?;
+    authenticate_token(state, token).await
+}
+
+/// The `?token=` of a WebSocket upgrade without an `Authorization` header: browsers cannot
+/// set headers on a WebSocket (the CTI stream). Other requests must use the header, so tokens
+/// stay out of URLs (and proxies' logs) everywhere else.
+fn socket_token(req: &Request) -> Option<String> {
+    let headers = req.headers();
+    if headers.contains_key(axum::http::header::AUTHORIZATION) {
+        return None;
+    }
+    let upgrade = headers.get(axum::http::header::UPGRADE).and_then(|v| v.to_str().ok());
+    if !upgrade.is_some_and(|u| u.eq_ignore_ascii_case("websocket")) {
+        return None;
+    }
+    req.uri()
+        .query()?
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("token="))
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+}
+
+/// Resolves a bearer token to a live session and an enabled user.
+async fn authenticate_token(state: &AppState, token: &str) -> Result<Principal, ApiError> {
     let token_hash = super::token::hash(token);
     let now = state.clock.now();
     let (session, who) = state
@@ -125,7 +150,11 @@ pub async fn check(access: Access, mut req: Request, next: Next) -> Response {
     let Some(state) = req.extensions().get::<AppState>().cloned() else {
         return ApiError::internal(&"application state missing from request").into_response();
     };
-    let principal = match authenticate(&state, req.headers()).await {
+    let authenticated = match socket_token(&req) {
+        Some(token) => authenticate_token(&state, &token).await,
+        None => authenticate(&state, req.headers()).await,
+    };
+    let principal = match authenticated {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };

@@ -13,7 +13,7 @@ use kefu_core::agent::NotReadyReason;
 use serde::Deserialize;
 
 /// The state an agent asks for.
-#[derive(Deserialize, utoipa::ToSchema, Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Deserialize, serde::Serialize, utoipa::ToSchema, Clone, Copy, PartialEq, Eq, Debug)]
 #[serde(rename_all = "snake_case")]
 pub enum WantedState {
     /// Take calls (signs in first if needed).
@@ -112,11 +112,18 @@ pub async fn set_my_state(
         (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn set_agent_state(
     State(state): State<AppState>,
+    crate::routes::ClientIp(ip): crate::routes::ClientIp,
     p: Principal,
     PathId(id): PathId<UserId>,
     Json(req): Json<StateRequest>,
 ) -> ApiResult<Json<AgentView>> {
-    set_state(&state, id, &req, id != p.id).await
+    let view = set_state(&state, id, &req, id != p.id).await?;
+    if id != p.id {
+        // a supervisor's forced state change: audited, and a `supervisor.action` event
+        let detail = serde_json::json!({ "state": req.state, "reason": req.reason });
+        super::supervisor::record(&state, &p, &ip, "agent.force_state", id.to_string(), None, Some(id), detail).await;
+    }
+    Ok(view)
 }
 
 /// Agents and queues right now: states, waiting calls, service level, abandon rate.

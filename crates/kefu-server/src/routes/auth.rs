@@ -133,6 +133,7 @@ async fn record_session_event(state: &AppState, user: UserId, role: Role, kind: 
 pub async fn logout(State(state): State<AppState>, ClientIp(ip): ClientIp, p: Principal) -> ApiResult<StatusCode> {
     let now = state.clock.now();
     state.store.revoke_session(&p.token_hash, now).await?;
+    state.cti.close_session(&p.token_hash);
     record_session_event(&state, p.id, p.role, EventKind::SessionClosed, now).await;
     let entry = NewAuditEntry {
         at: now,
@@ -176,6 +177,7 @@ pub async fn change_password(
     })?;
     let now = state.clock.now();
     state.store.update_user(p.id, &UserPatch { password_hash: Some(hash), sip, ..Default::default() }, now).await?;
+    state.cti.close_user(p.id);
     let entry = NewAuditEntry {
         at: now,
         actor_id: Some(p.id),

@@ -5,11 +5,13 @@
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::Json;
+use crate::routes::customers::masked_for;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use kefu_core::Permission::TelephonyMonitor;
-use kefu_sip::server::{CallSnapshot, ControlError, LegDirection, RegistrationView, SipHandle};
+use kefu_core::service::customer::show_number;
+use kefu_sip::server::{CallSnapshot, ControlError, LegDirection, LegRole, RegistrationView, SipHandle};
 use serde::{Deserialize, Serialize};
 
 /// A registered phone.
@@ -75,12 +77,15 @@ pub struct Call {
     pub legs: Vec<CallLeg>,
 }
 
-impl From<CallSnapshot> for Call {
-    fn from(c: CallSnapshot) -> Self {
+impl Call {
+    /// The call as `p` may see it: the customer's number (and their leg's) masked unless the
+    /// role may read personal data (SEC-3); agents' extensions stay as they are.
+    fn for_viewer(c: CallSnapshot, p: &Principal) -> Self {
+        let masked = masked_for(p);
         Call {
             id: c.id.0,
             state: c.state,
-            customer: c.customer,
+            customer: show_number(&c.customer, masked),
             agent: c.agent,
             started_at: c.started_at_ms,
             answered_at: c.answered_at_ms,
@@ -95,7 +100,7 @@ impl From<CallSnapshot> for Call {
                         LegDirection::Inbound => "inbound",
                         LegDirection::Outbound => "outbound",
                     },
-                    party: l.party,
+                    party: if l.role == LegRole::Customer { show_number(&l.party, masked) } else { l.party },
                     state: l.state,
                 })
                 .collect(),
@@ -136,13 +141,15 @@ pub enum TransferModeBody {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TransferRequest {
-    /// An agent's extension or an outside number.
+    /// An agent's extension or an outside number; an agent by id (`agent:ID`, or the bare
+    /// user id: refused while they are on a call); or a queue (`queue:NAME`, or a queue's
+    /// name: blind only, for calls the IVR took — the caller waits in that queue again).
     pub target: String,
     /// `blind` or `attended`.
     pub mode: TransferModeBody,
 }
 
-fn sip(state: &AppState) -> ApiResult<SipHandle> {
+pub(crate) fn sip(state: &AppState) -> ApiResult<SipHandle> {
     state
         .telephony
         .as_ref()
@@ -150,7 +157,7 @@ fn sip(state: &AppState) -> ApiResult<SipHandle> {
         .ok_or_else(|| ApiError::new(ErrorCode::Unavailable, "telephony is off: set the `sip` setting to enable it"))
 }
 
-fn control_error(e: ControlError) -> ApiError {
+pub(crate) fn control_error(e: ControlError) -> ApiError {
     let code = match &e {
         ControlError::NoSuchCall(_) => ErrorCode::NotFound,
         ControlError::InvalidState(_) | ControlError::NotRegistered(_) => ErrorCode::Conflict,
@@ -161,14 +168,19 @@ fn control_error(e: ControlError) -> ApiError {
 }
 
 /// The caller's own extension, if they have one.
-async fn own_extension(state: &AppState, p: &Principal) -> ApiResult<Option<String>> {
+pub(crate) async fn own_extension(state: &AppState, p: &Principal) -> ApiResult<Option<String>> {
     Ok(state.store.user(p.id).await?.extension)
 }
 
 /// A live call the caller may see and control: their own (they are its agent), or any with
 /// `telephony_monitor`. Someone else's call is reported as not found, not forbidden, so ids
 /// cannot be probed.
-async fn visible_call(state: &AppState, p: &Principal, sip: &SipHandle, id: &str) -> ApiResult<CallSnapshot> {
+pub(crate) async fn visible_call(
+    state: &AppState,
+    p: &Principal,
+    sip: &SipHandle,
+    id: &str,
+) -> ApiResult<CallSnapshot> {
     let not_found = || ApiError::not_found(format!("no active call {id}"));
     let call = sip.call(id).ok_or_else(not_found)?;
     if p.sees_all(TelephonyMonitor) {
@@ -198,7 +210,7 @@ pub async fn list(State(state): State<AppState>, p: Principal) -> ApiResult<Json
         let own = own_extension(&state, &p).await?;
         calls.into_iter().filter(|c| own.is_some() && c.agent == own).collect()
     };
-    Ok(Json(calls.into_iter().map(Call::from).collect()))
+    Ok(Json(calls.into_iter().map(|c| Call::for_viewer(c, &p)).collect()))
 }
 
 /// One live call.
@@ -207,7 +219,7 @@ pub async fn list(State(state): State<AppState>, p: Principal) -> ApiResult<Json
     responses((status = 200, body = Call), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn get(State(state): State<AppState>, p: Principal, Path(id): Path<String>) -> ApiResult<Json<Call>> {
     let sip = sip(&state)?;
-    Ok(Json(visible_call(&state, &p, &sip, &id).await?.into()))
+    Ok(Json(Call::for_viewer(visible_call(&state, &p, &sip, &id).await?, &p)))
 }
 
 /// Click-to-dial: rings the agent's phone, then the number; returns the call id.
@@ -288,9 +300,19 @@ pub async fn transfer(
 ) -> ApiResult<StatusCode> {
     let sip = sip(&state)?;
     visible_call(&state, &p, &sip, &id).await?;
+    let target = match super::supervisor::resolve_transfer_target(&state, &req.target).await? {
+        super::supervisor::TransferTarget::Queue(queue) if req.mode == TransferModeBody::Blind => {
+            super::supervisor::transfer_to_queue(&state, &sip, &id, &queue).await?;
+            return Ok(StatusCode::NO_CONTENT);
+        }
+        super::supervisor::TransferTarget::Queue(_) => {
+            return Err(ApiError::validation("a queue takes blind transfers only"));
+        }
+        super::supervisor::TransferTarget::Dial { target, .. } => target,
+    };
     let result = match req.mode {
-        TransferModeBody::Blind => sip.transfer(&id, &req.target).await,
-        TransferModeBody::Attended => sip.consult(&id, &req.target).await,
+        TransferModeBody::Blind => sip.transfer(&id, &target).await,
+        TransferModeBody::Attended => sip.consult(&id, &target).await,
     };
     result.map_err(control_error)?;
     Ok(StatusCode::NO_CONTENT)

@@ -44,7 +44,8 @@ pub struct AssetView {
 }
 
 impl AssetView {
-    fn new(a: &CustomerAsset, masked: bool) -> Self {
+    /// The view of `a`, masked or not (also the CTI screen-pop's).
+    pub(crate) fn new(a: &CustomerAsset, masked: bool) -> Self {
         AssetView {
             id: a.id,
             customer_id: a.customer_id,

@@ -5,12 +5,15 @@
 pub mod agents;
 pub mod audit;
 pub mod auth;
+pub mod blocklist;
 pub mod calls;
 pub mod categories;
+pub mod cti;
 pub mod customer_parts;
 pub mod customers;
 pub mod events;
 pub mod followups;
+pub mod handover;
 pub mod health;
 pub mod ivr;
 pub mod kb;
@@ -21,6 +24,7 @@ pub mod queues;
 pub mod recordings;
 pub mod service_config;
 pub mod skills;
+pub mod supervisor;
 pub mod teams;
 pub mod ticket_templates;
 pub mod tickets;
@@ -28,6 +32,7 @@ pub mod tickets_actions;
 pub mod timeline;
 pub mod trunks;
 pub mod users;
+pub mod wallboard;
 
 use crate::auth::Access;
 use crate::error::{ApiError, ErrorCode};
@@ -38,8 +43,8 @@ use axum::http::Method;
 use axum::http::request::Parts;
 use axum::routing::{MethodFilter, MethodRouter, on};
 use kefu_core::Permission::{
-    AuditRead, CallsControl, ConfigManage, ConfigRead, DirectoryRead, EventLogRead, RecordingsRead, TelephonyMonitor,
-    TrunksManage, UsersManage,
+    AuditRead, CallsControl, ConfigManage, ConfigRead, DirectoryRead, EventLogRead, FloorManage, RecordingsRead,
+    TelephonyMonitor, TrunksManage, UsersManage,
 };
 use std::net::SocketAddr;
 
@@ -127,6 +132,7 @@ pub fn table() -> Vec<RouteDef> {
         route(M::DELETE, "/api/v1/trunks/{id}", Allowed(TrunksManage), trunks::delete),
         route(M::GET, "/api/v1/recordings", OwnOr(RecordingsRead), recordings::list),
         route(M::GET, "/api/v1/recordings/{id}", OwnOr(RecordingsRead), recordings::get),
+        route(M::GET, "/api/v1/recordings/{id}/audio", OwnOr(RecordingsRead), recordings::audio),
         // voicemails, callbacks and surveys
         route(M::GET, "/api/v1/voicemails", Allowed(CallsControl), queue_experience::list_voicemails),
         route(M::POST, "/api/v1/voicemails/{id}/heard", Allowed(CallsControl), queue_experience::mark_heard),
@@ -145,13 +151,38 @@ pub fn table() -> Vec<RouteDef> {
         route(M::POST, "/api/v1/calls/{id}/transfer", Allowed(CallsControl), calls::transfer),
         route(M::POST, "/api/v1/calls/{id}/transfer/complete", Allowed(CallsControl), calls::complete_transfer),
         route(M::POST, "/api/v1/calls/{id}/transfer/cancel", Allowed(CallsControl), calls::cancel_transfer),
+        // the agent's extras, and supervisors' actions on calls (audited, `supervisor.action` events)
+        route(M::POST, "/api/v1/calls/{id}/support", Allowed(CallsControl), supervisor::support),
+        route(M::POST, "/api/v1/calls/{id}/harassment", Allowed(CallsControl), blocklist::harassment),
+        route(M::POST, "/api/v1/calls/{id}/monitor", Allowed(TelephonyMonitor), supervisor::start_monitor),
+        route(M::PUT, "/api/v1/calls/{id}/monitor", Allowed(TelephonyMonitor), supervisor::change_monitor),
+        route(M::DELETE, "/api/v1/calls/{id}/monitor", Allowed(TelephonyMonitor), supervisor::stop_monitor),
+        route(M::POST, "/api/v1/calls/{id}/force-transfer", Allowed(TelephonyMonitor), supervisor::force_transfer),
+        route(M::POST, "/api/v1/calls/{id}/force-hangup", Allowed(TelephonyMonitor), supervisor::force_hangup),
         // ACD
         route(M::GET, "/api/v1/agents/me/state", Allowed(CallsControl), agents::my_state),
         route(M::PUT, "/api/v1/agents/me/state", Allowed(CallsControl), agents::set_my_state),
         route(M::PUT, "/api/v1/agents/{id}/state", Allowed(TelephonyMonitor), agents::set_agent_state),
         route(M::GET, "/api/v1/acd", Allowed(TelephonyMonitor), agents::status),
+        route(M::POST, "/api/v1/agents/{id}/logout", Allowed(TelephonyMonitor), supervisor::force_logout),
+        route(M::POST, "/api/v1/queues/{id}/merge", Allowed(TelephonyMonitor), supervisor::merge_queues),
+        route(M::POST, "/api/v1/queues/{id}/split", Allowed(TelephonyMonitor), supervisor::split_queues),
+        // the floor: wallboard, blocklist, shift handover
+        route(M::GET, "/api/v1/wallboard", Allowed(TelephonyMonitor), wallboard::wallboard),
+        route(M::GET, "/api/v1/wallboard/trend", Allowed(TelephonyMonitor), wallboard::trend),
+        route(M::GET, "/api/v1/wallboard/thresholds", Allowed(TelephonyMonitor), wallboard::get_thresholds),
+        route(M::PUT, "/api/v1/wallboard/thresholds", Allowed(FloorManage), wallboard::put_thresholds),
+        route(M::GET, "/api/v1/blocklist", OwnOr(TelephonyMonitor), blocklist::list),
+        route(M::POST, "/api/v1/blocklist", Allowed(FloorManage), blocklist::add),
+        route(M::POST, "/api/v1/blocklist/{id}/approve", Allowed(FloorManage), blocklist::approve),
+        route(M::POST, "/api/v1/blocklist/{id}/reject", Allowed(FloorManage), blocklist::reject),
+        route(M::DELETE, "/api/v1/blocklist/{id}", Allowed(FloorManage), blocklist::remove),
+        route(M::GET, "/api/v1/handover", Allowed(TelephonyMonitor), handover::list),
+        route(M::POST, "/api/v1/handover", Allowed(TelephonyMonitor), handover::create),
         // logs
         route(M::GET, "/api/v1/events/log", Allowed(EventLogRead), events::log),
+        // the live CTI stream (WebSocket; filtered by role inside, see `crate::cti::filter`)
+        route(M::GET, "/api/v1/events", Authenticated, cti::events),
         route(M::GET, "/api/v1/audit", Allowed(AuditRead), audit::list),
         // work orders: categories, templates, orders (finer checks in `tickets::require_change`)
         route(M::GET, "/api/v1/categories", Allowed(kefu_core::Permission::TicketsRead), categories::tree),
@@ -369,7 +400,7 @@ pub fn router() -> Router<AppState> {
     for def in table() {
         router = router.route(def.path, def.handler);
     }
-    router.fallback(|| async { ApiError::not_found("no such route") }).method_not_allowed_fallback(|| async {
+    router.fallback(crate::web::fallback).method_not_allowed_fallback(|| async {
         ApiError::new(ErrorCode::MethodNotAllowed, "this route does not accept that method")
     })
 }

@@ -1,11 +1,13 @@
 //! The OpenAPI document, generated from the handlers' annotations.
 
+use super::cti;
 use super::kb;
 use super::timeline;
 use super::{
     agents, audit, auth, calls, events, health, ivr, prompts, queue_experience, queues, recordings, skills, teams,
     trunks, users,
 };
+use super::{blocklist, handover, supervisor, wallboard};
 use super::{categories, ticket_templates, tickets, tickets_actions};
 use super::{customer_parts, customers};
 use super::{followups, service_config};
@@ -25,13 +27,20 @@ use utoipa::{Modify, OpenApi};
         queues::list, queues::create, queues::get, queues::update, queues::delete,
         ivr::list, ivr::get, ivr::put, ivr::delete, prompts::list, prompts::put, prompts::delete,
         trunks::list, trunks::create, trunks::get, trunks::update, trunks::delete,
-        recordings::list, recordings::get,
+        recordings::list, recordings::get, recordings::audio,
         queue_experience::list_voicemails, queue_experience::mark_heard, queue_experience::audio,
         queue_experience::list_callbacks, queue_experience::finish_callback, queue_experience::surveys,
         calls::registrations, calls::list, calls::dial, calls::get, calls::hold, calls::unhold, calls::hangup,
         calls::transfer, calls::complete_transfer, calls::cancel_transfer,
+        supervisor::support, blocklist::harassment,
+        supervisor::start_monitor, supervisor::change_monitor, supervisor::stop_monitor,
+        supervisor::force_transfer, supervisor::force_hangup, supervisor::force_logout,
+        supervisor::merge_queues, supervisor::split_queues,
+        wallboard::wallboard, wallboard::trend, wallboard::get_thresholds, wallboard::put_thresholds,
+        blocklist::list, blocklist::add, blocklist::approve, blocklist::reject, blocklist::remove,
+        handover::list, handover::create,
         agents::my_state, agents::set_my_state, agents::set_agent_state, agents::status,
-        events::log, audit::list,
+        events::log, cti::events, audit::list,
         categories::tree, categories::create, categories::update, categories::delete, categories::export, categories::import,
         ticket_templates::list, ticket_templates::create, ticket_templates::get, ticket_templates::update, ticket_templates::delete,
         tickets::list, tickets::create, tickets::export_csv, tickets::by_number, tickets::get, tickets::update,

@@ -237,6 +237,11 @@ pub struct CreateTicket {
     /// Whether the media are involved.
     #[serde(default)]
     pub media_exposure: bool,
+    /// The result, when known as the order is filed (the wrap-up after a call). An agent may
+    /// file an order for another department's list, which they may not change afterwards, so
+    /// the wrap-up gives it here.
+    #[serde(default)]
+    pub result: String,
     /// A service-process template.
     #[serde(default)]
     pub template_id: Option<TemplateId>,
@@ -268,6 +273,7 @@ pub async fn create(
         summary: req.summary,
         details: req.details,
         solutions: req.solutions,
+        result: req.result,
         amount: req.amount,
         media_exposure: req.media_exposure,
         template_id: req.template_id,

@@ -206,6 +206,10 @@ pub async fn update(
         changed.push("skills");
     }
     let user = state.store.update_user(id, &patch, state.clock.now()).await?;
+    // live CTI sockets were opened with the old rights, team or password: they reconnect
+    if changed.iter().any(|c| matches!(*c, "role" | "enabled" | "team_id" | "password")) {
+        state.cti.close_user(id);
+    }
     audit_change(
         &state,
         &p,
@@ -233,6 +237,7 @@ pub async fn delete(
         ensure_another_admin(&state, id).await?;
     }
     state.store.delete_user(id).await?;
+    state.cti.close_user(id);
     audit_change(&state, &p, &ip, "user.delete", current.username, serde_json::json!({ "id": id })).await;
     Ok(StatusCode::NO_CONTENT)
 }

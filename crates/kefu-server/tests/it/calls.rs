@@ -91,6 +91,13 @@ async fn a_trunk_call_is_answered_controlled_recorded_and_logged() {
     assert_error(st, &body, 409, "conflict");
     let (st, _) = app.call(Method::POST, &format!("/api/v1/calls/{id}/unhold"), Some(&token), None).await;
     assert_eq!(st, StatusCode::NO_CONTENT);
+    // the agent's own view of the call shows the caller's number masked, in every field (SEC-3)
+    for path in [format!("/api/v1/calls/{id}"), "/api/v1/calls".to_owned()] {
+        let (st, body) = app.call(Method::GET, &path, Some(&token), None).await;
+        assert_eq!(st, StatusCode::OK, "{body}");
+        let text = body.to_string();
+        assert!(text.contains("138****8000") && !text.contains("13800138000"), "{path}: {text}");
+    }
     let (st, body) = app
         .call(
             Method::POST,

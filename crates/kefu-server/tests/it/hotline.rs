@@ -461,3 +461,86 @@ async fn http_nodes_take_the_failure_branch_within_their_timeout() {
         h.app.stop().await;
     }
 }
+
+/// The agent's state in the ACD, as the supervisor's API shows it.
+async fn agent_state(h: &Hotline) -> String {
+    let (_, acd) = h.app.get("/api/v1/acd", Supervisor).await;
+    let agent = acd["agents"].as_array().unwrap().iter().find(|a| a["extension"] == "2001").cloned();
+    agent.map(|a| a["state"].as_str().unwrap_or_default().to_owned()).unwrap_or_default()
+}
+
+async fn wait_state(h: &Hotline, want: &str) {
+    let deadline = tokio::time::Instant::now() + T;
+    loop {
+        let got = agent_state(h).await;
+        if got == want {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the agent is {got}, expected {want}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn hold_shows_in_the_acd_and_an_agent_who_transfers_is_free_while_the_caller_talks_on() {
+    let h = hotline(vec![], None).await;
+    let store = h.app.store.clone();
+    // a colleague outside the queue, with a phone of their own
+    let (st, body) = h
+        .app
+        .send(
+            Method::POST,
+            "/api/v1/users",
+            kefu_core::Role::Admin,
+            json!({"username": "li", "display_name": "李娜", "role": "agent", "password": PASSWORD, "extension": "2002"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{body}");
+    let colleague = TestUa::start("2002", Some(PASSWORD), h.sip, Transport::Udp).await.unwrap();
+    assert_eq!(colleague.register(600).await.unwrap(), 200);
+
+    let (_ua, caller) = call_and_press_1(h.sip, "13800138000").await;
+    let agent = h.phone.incoming(T).await.unwrap().answer().await.unwrap();
+    let call = ivr_call(&store, "13800138000").await;
+    wait_state(&h, "talking").await;
+
+    // hold through the API: the ACD counts it (the wallboard shows it)
+    let hold = |action: &'static str| {
+        let token = h.agent_token.clone();
+        let app = &h.app;
+        async move {
+            let (st, body) =
+                app.call(Method::POST, &format!("/api/v1/calls/{call}/{action}"), Some(&token), None).await;
+            assert_eq!(st, StatusCode::NO_CONTENT, "{action}: {body}");
+        }
+    };
+    hold("hold").await;
+    wait_state(&h, "on_hold").await;
+    hold("unhold").await;
+    wait_state(&h, "talking").await;
+
+    // a blind transfer to the colleague: the agent's conversation is over at once (no
+    // after-call work in this setup: ready again), while the caller talks on with 2002
+    let (st, body) = h
+        .app
+        .call(
+            Method::POST,
+            &format!("/api/v1/calls/{call}/transfer"),
+            Some(&h.agent_token),
+            Some(json!({"target": "2002", "mode": "blind"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT, "{body}");
+    agent.wait_bye(T).await.unwrap();
+    let other = colleague.incoming(T).await.unwrap().answer().await.unwrap();
+    caller.start_tone(440.0);
+    other.start_tone(1000.0);
+    other.wait_for_tone(440.0, T).await.unwrap();
+    caller.wait_for_tone(1000.0, T).await.unwrap();
+    wait_state(&h, "ready").await;
+    let completed = wait_event(&store, EventKind::CallCompleted, T, |e| e.interaction == Some(call)).await;
+    assert!(completed.data["hold_ms"].as_i64().unwrap() > 0, "hold time counted: {completed:?}");
+    caller.hangup().await.unwrap();
+    other.wait_bye(T).await.unwrap();
+    h.app.stop().await;
+}

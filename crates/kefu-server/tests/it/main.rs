@@ -7,6 +7,7 @@ mod bad_input;
 mod calls;
 mod categories;
 mod crud;
+mod cti;
 mod customers;
 mod hotline;
 mod ivr;
@@ -15,9 +16,11 @@ mod ops;
 mod queue_experience;
 mod role_matrix;
 mod sla;
+mod supervisor;
 mod telephony;
 mod tickets;
 mod timeline;
+mod web;
 
 use kefu_core::Role;
 use kefu_server::auth::password;
@@ -49,6 +52,8 @@ pub struct TestApp {
     pub tokens: HashMap<Role, String>,
     shutdown: ShutdownHandle,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    /// The live CTI stream's hub (`cti.rs` feeds it events directly).
+    pub cti: kefu_server::cti::Hub,
 }
 
 pub fn settings() -> Settings {
@@ -107,6 +112,7 @@ impl TestApp {
         let base = format!("http://{}", app.http_addr());
         let shutdown = app.shutdown_handle();
         let sip_addr = app.sip_addr();
+        let cti = app.cti().clone();
         let task = tokio::spawn(app.run_until_stopped());
         let mut t = TestApp {
             base,
@@ -119,6 +125,7 @@ impl TestApp {
             tokens: HashMap::new(),
             shutdown,
             task,
+            cti,
         };
         for role in Role::ALL {
             let token = t.login(role.as_str(), PASSWORD).await;

@@ -79,8 +79,13 @@ impl World {
 async fn an_order_created_in_a_leaf_takes_its_defaults() {
     let w = world().await;
     let t = w
-        .create(Agent, json!({ "category_id": w.leaf_b, "channel": "phone", "summary": "  玫瑰花到货就蔫了  " }))
+        .create(
+            Agent,
+            // an agent files for another department's list, with the result of their call
+            json!({ "category_id": w.leaf_b, "channel": "phone", "summary": "  玫瑰花到货就蔫了  ", "result": "已安排补发" }),
+        )
         .await;
+    assert_eq!(t["result"], "已安排补发", "{t}");
     assert!(t["number"].as_str().unwrap().starts_with("GD"), "{t}");
     assert_eq!((t["type"].as_str(), t["priority"].as_str()), (Some("complaint"), Some("p1")));
     assert_eq!(t["team_id"].as_str(), Some(w.team_b.as_str()));
@@ -121,6 +126,7 @@ async fn bad_orders_get_422s_that_name_the_problem() {
         (with("summary", json!("长".repeat(201))), "summary: must be at most 200 characters"),
         (with("summary", json!("   ")), "summary: must not be empty"),
         (with("details", json!("x".repeat(10_001))), "details must be at most 10000 characters"),
+        (with("result", json!("x".repeat(10_001))), "result must be at most 10000 characters"),
         (with("solutions", json!(["送一辆车"])), "solution `送一辆车` is not in the list of `售后/产品质量/不新鲜`"),
         (with("category_id", json!(w.branch)), "`售后` is not a leaf"),
         (with("customer_id", json!(kefu_store::new_uuid())), "unknown customer"),

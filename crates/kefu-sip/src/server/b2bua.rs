@@ -61,6 +61,9 @@ pub(super) enum CallCmd {
     CompleteTransfer { reply: Reply },
     CancelConsult { reply: Reply },
     Monitor { target: Target, mode: MonitorMode, reply: Reply },
+    SetMonitorMode { extension: String, mode: MonitorMode, reply: Reply },
+    StopMonitor { extension: String, reply: Reply },
+    ReleaseAgent { to: String, reply: Reply },
     Play { token: u64, samples: Arc<[i16]>, reply: Reply },
     PlayMusic { reply: Reply },
     StopPlayback { reply: Reply },
@@ -301,6 +304,13 @@ pub(super) async fn inbound(server: Arc<Inner>, mut tx: Transaction) {
             (auth.extension, dialled.clone())
         }
     };
+    if trunk.is_some()
+        && let super::Screening::Reject(code) = server.directory.screen(&customer_number, &dialled, &target_ext).await
+    {
+        info!(%dialled, code, "call refused by screening");
+        tx.reply(StatusCode::from(code)).await.ok();
+        return;
+    }
     let ivr_flow = target_ext.strip_prefix("ivr:").map(str::to_owned);
     let ivr_taker = server.ivr.lock().ok().and_then(|t| t.clone());
     if ivr_flow.is_some() && ivr_taker.is_none() {
@@ -617,6 +627,15 @@ impl Call {
 
     fn answered(&self, id: Option<u64>) -> Option<u64> {
         id.filter(|id| self.leg(*id).is_some_and(|l| l.state == LegState::Answered))
+    }
+
+    /// The live monitor legs of a supervisor's extension (ringing or answered).
+    fn monitor_legs(&self, extension: &str) -> Vec<u64> {
+        self.monitors
+            .iter()
+            .filter(|(m, _)| self.leg(*m).is_some_and(|l| l.live() && l.extension.as_deref() == Some(extension)))
+            .map(|(m, _)| *m)
+            .collect()
     }
 
     fn agent_extension(&self) -> Option<String> {
@@ -1416,8 +1435,10 @@ impl Call {
     /// Attended transfer's last step: the customer talks to the consulted party; the agent leaves.
     fn join_consult(&mut self, k: u64) {
         let Some(c) = self.answered(self.customer) else { return };
+        let to = self.leg(k).map(|l| l.party.clone()).unwrap_or_default();
         if let Some(a) = self.agent.take() {
             self.release(a, EndCause::Transferred);
+            self.signal(IvrSignal::AgentTransferred { to: to.clone() });
         }
         self.consult = None;
         self.agent = Some(k);
@@ -1425,7 +1446,6 @@ impl Call {
             l.role = LegRole::Agent;
         }
         self.held = false;
-        let to = self.leg(k).map(|l| l.party.clone()).unwrap_or_default();
         self.emit(None, CallEventKind::Transferred { mode: TransferMode::Attended, to });
         self.media.set_recording_legs(LegId(c), LegId(k));
         self.bridge(c, k);
@@ -1607,6 +1627,7 @@ impl Call {
                 }
                 if let Some(a) = self.agent.take() {
                     self.release(a, EndCause::Transferred);
+                    self.signal(IvrSignal::AgentTransferred { to: to.clone() });
                 }
                 self.emit(None, CallEventKind::Transferred { mode: TransferMode::Blind, to });
                 self.originate(LegRole::Consult, Purpose::BlindTarget, target).await;
@@ -1659,6 +1680,59 @@ impl Call {
                 }
                 self.originate(LegRole::Monitor, Purpose::Monitor(mode), target).await;
                 let _ = reply.send(Ok(()));
+            }
+            CallCmd::SetMonitorMode { extension, mode, reply } => {
+                let legs = self.monitor_legs(&extension);
+                let result = if legs.is_empty() {
+                    Err(ControlError::InvalidState(format!("{extension} is not monitoring this call")))
+                } else {
+                    for (m, current) in &mut self.monitors {
+                        if legs.contains(m) {
+                            *current = mode;
+                        }
+                    }
+                    for leg in &legs {
+                        if let Some(l) = self.leg_mut(*leg) {
+                            l.purpose = Some(Purpose::Monitor(mode));
+                        }
+                    }
+                    self.apply_routes();
+                    Ok(())
+                };
+                let _ = reply.send(result);
+            }
+            CallCmd::ReleaseAgent { to, reply } => {
+                let result = if self.ivr.is_none() {
+                    Err(ControlError::InvalidState("only a call the IVR took can go back to it".into()))
+                } else if self.consult.is_some() {
+                    Err(ControlError::InvalidState("finish the consultation first".into()))
+                } else {
+                    match (self.answered(self.customer), self.answered(self.agent)) {
+                        (Some(_), Some(a)) => {
+                            self.agent = None;
+                            self.emit(None, CallEventKind::Transferred { mode: TransferMode::Blind, to });
+                            self.return_to_ivr(a).await;
+                            self.release(a, EndCause::Transferred);
+                            Ok(())
+                        }
+                        _ => Err(ControlError::InvalidState("no agent is talking to the customer".into())),
+                    }
+                };
+                let _ = reply.send(result);
+            }
+            CallCmd::StopMonitor { extension, reply } => {
+                let legs = self.monitor_legs(&extension);
+                let result = if legs.is_empty() {
+                    Err(ControlError::InvalidState(format!("{extension} is not monitoring this call")))
+                } else {
+                    self.monitors.retain(|(m, _)| !legs.contains(m));
+                    for leg in legs {
+                        self.release(leg, EndCause::Api);
+                    }
+                    self.apply_routes();
+                    Ok(())
+                };
+                let _ = reply.send(result);
             }
         }
     }

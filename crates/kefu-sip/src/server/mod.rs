@@ -55,10 +55,27 @@ pub struct SipSecret {
 /// A boxed future, for the object-safe [`Directory`].
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// Whether a call from a trunk may come in (see [`Directory::screen`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Screening {
+    /// Route it as usual.
+    Accept,
+    /// Refuse it with this SIP status (e.g. 603 Decline for a blocklisted caller).
+    Reject(u16),
+}
+
 /// Where the server looks up SIP users (the store, in kefu-server).
 pub trait Directory: Send + Sync + 'static {
     /// The credentials of an extension, or `None` if no such extension exists.
     fn sip_secret<'a>(&'a self, extension: &'a str) -> BoxFuture<'a, Option<SipSecret>>;
+
+    /// Screens a call a trunk delivers before it is answered or rung: from `caller`, to
+    /// `dialled`, routed to `route` (an extension or `ivr:FLOW`). Accepts everything unless
+    /// the directory says otherwise (kefu-server refuses blocklisted callers).
+    fn screen<'a>(&'a self, caller: &'a str, dialled: &'a str, route: &'a str) -> BoxFuture<'a, Screening> {
+        let _ = (caller, dialled, route);
+        Box::pin(async { Screening::Accept })
+    }
 }
 
 /// Telephony settings.
@@ -510,6 +527,38 @@ impl SipHandle {
             return Err(ControlError::NoRoute(supervisor_extension.to_owned()));
         }
         self.command(call, |reply| CallCmd::Monitor { target, mode, reply }).await
+    }
+
+    /// Switches a supervisor's monitoring of the call (every live monitor leg of
+    /// `supervisor_extension`) to `mode`: listen → whisper → barge or back, without ringing
+    /// their phone again. [`ControlError::InvalidState`] when that extension does not monitor
+    /// the call.
+    pub async fn set_monitor_mode(
+        &self,
+        call: &str,
+        supervisor_extension: &str,
+        mode: crate::media::MonitorMode,
+    ) -> Result<(), ControlError> {
+        let extension = supervisor_extension.to_owned();
+        self.command(call, |reply| CallCmd::SetMonitorMode { extension, mode, reply }).await
+    }
+
+    /// Ends a supervisor's monitoring of the call: their monitor legs are hung up (or stop
+    /// ringing); the customer and the agent carry on. [`ControlError::InvalidState`] when that
+    /// extension does not monitor the call.
+    pub async fn stop_monitor(&self, call: &str, supervisor_extension: &str) -> Result<(), ControlError> {
+        let extension = supervisor_extension.to_owned();
+        self.command(call, |reply| CallCmd::StopMonitor { extension, reply }).await
+    }
+
+    /// Takes the agent off a call the IVR took and gives the caller back to the IVR, which
+    /// hears [`IvrSignal::AgentLeft`] (a transfer back into a queue; `to` names it in the
+    /// `Transferred` event). The agent's phone is hung up and the recording finished.
+    /// [`ControlError::InvalidState`] for a call the IVR never had, during a consultation, or
+    /// without an agent talking to the customer.
+    pub async fn release_agent(&self, call: &str, to: &str) -> Result<(), ControlError> {
+        let to = to.to_owned();
+        self.command(call, |reply| CallCmd::ReleaseAgent { to, reply }).await
     }
 
     /// Click-to-dial: rings the agent's phone first, then `number`; returns the call id.

@@ -443,6 +443,13 @@ pub enum IvrSignal {
         /// The agent's extension.
         extension: String,
     },
+    /// The agent talking to the IVR's caller handed them on — a blind transfer, or a completed
+    /// consultation — and left: the agent's conversation is over, the caller stays on the
+    /// line with `to` (recorded); [`IvrSignal::Ended`] follows at the end of the call.
+    AgentTransferred {
+        /// The target, as given to `transfer` or `consult`.
+        to: String,
+    },
     /// The target of a [`super::SipHandle::transfer`] the IVR asked for answered: the caller
     /// talks to it (recorded) and the IVR no longer has the caller; [`IvrSignal::Ended`] follows
     /// at the end of the call. (A transfer that fails ends the call.)

@@ -12,6 +12,7 @@ mod org;
 mod queue_experience;
 mod sessions;
 mod sla;
+mod supervisor;
 mod telephony;
 mod tickets;
 mod users;

@@ -75,6 +75,7 @@ impl Fx {
             summary: "快递三天没有更新".into(),
             details: String::new(),
             solutions: vec![],
+            result: String::new(),
             amount: None,
             media_exposure: false,
             template_id: None,

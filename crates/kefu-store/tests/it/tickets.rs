@@ -101,6 +101,7 @@ pub fn new_ticket(fx: &Fx, category: CategoryId) -> NewTicket {
         summary: "鲜花送到时已经不新鲜".into(),
         details: String::new(),
         solutions: vec![],
+        result: String::new(),
         amount: None,
         media_exposure: false,
         template_id: None,
