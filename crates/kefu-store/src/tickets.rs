@@ -642,50 +642,58 @@ impl Store {
     }
 }
 
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// Binds the columns an insert and an update both write, `customer_id` to `sla_targets` in
+/// the order of [`TICKET_COLS`].
+fn bind_content<'q>(q: AnyQuery<'q>, t: &'q Ticket) -> Result<AnyQuery<'q>> {
+    Ok(q.bind(t.customer_id.map(|v| v.to_string()))
+        .bind(t.channel.as_str())
+        .bind(t.category_id.to_string())
+        .bind(t.ticket_type.as_str())
+        .bind(t.priority.code())
+        .bind(&t.summary)
+        .bind(&t.details)
+        .bind(to_json(&t.solutions)?)
+        .bind(&t.result)
+        .bind(t.status.as_str())
+        .bind(t.pending_reason.map(|r| r.as_str()))
+        .bind(t.owner_id.map(|v| v.to_string()))
+        .bind(t.team_id.map(|v| v.to_string()))
+        .bind(i64::from(t.tier))
+        .bind(t.amount)
+        .bind(i64::from(t.media_exposure))
+        .bind(t.template_id.map(|v| v.to_string()))
+        .bind(t.template_step.clone())
+        .bind(to_json(&t.template_fields)?)
+        .bind(to_json(&t.sla_state)?)
+        .bind(to_json(&t.sla_targets)?))
+}
+
 async fn insert_ticket_row(tx: &mut sqlx::Transaction<'_, sqlx::Any>, t: &Ticket) -> Result<()> {
-    sqlx::query(&format!(
+    let sql = format!(
         "INSERT INTO tickets ({TICKET_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
          $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)"
-    ))
-    .bind(t.id.to_string())
-    .bind(&t.number)
-    .bind(t.customer_id.map(|v| v.to_string()))
-    .bind(t.channel.as_str())
-    .bind(t.category_id.to_string())
-    .bind(t.ticket_type.as_str())
-    .bind(t.priority.code())
-    .bind(&t.summary)
-    .bind(&t.details)
-    .bind(to_json(&t.solutions)?)
-    .bind(&t.result)
-    .bind(t.status.as_str())
-    .bind(t.pending_reason.map(|r| r.as_str()))
-    .bind(t.owner_id.map(|v| v.to_string()))
-    .bind(t.team_id.map(|v| v.to_string()))
-    .bind(i64::from(t.tier))
-    .bind(t.amount)
-    .bind(i64::from(t.media_exposure))
-    .bind(t.template_id.map(|v| v.to_string()))
-    .bind(t.template_step.clone())
-    .bind(to_json(&t.template_fields)?)
-    .bind(to_json(&t.sla_state)?)
-    .bind(to_json(&t.sla_targets)?)
-    .bind(i64::from(t.sla_breached))
-    .bind(t.created_by.to_string())
-    .bind(t.created_at.as_millis())
-    .bind(t.updated_at.as_millis())
-    .bind(t.resolved_at.map(Timestamp::as_millis))
-    .bind(t.closed_at.map(Timestamp::as_millis))
-    .bind(t.version)
-    .execute(&mut **tx)
-    .await
-    .map_err(|e| {
-        constraint_error(
-            e,
-            |_| StoreError::Conflict(format!("work order number `{}` is already taken", t.number)),
-            |_| StoreError::Invalid("a referenced customer, category, user, team or template does not exist".into()),
-        )
-    })?;
+    );
+    bind_content(sqlx::query(&sql).bind(t.id.to_string()).bind(&t.number), t)?
+        .bind(i64::from(t.sla_breached))
+        .bind(t.created_by.to_string())
+        .bind(t.created_at.as_millis())
+        .bind(t.updated_at.as_millis())
+        .bind(t.resolved_at.map(Timestamp::as_millis))
+        .bind(t.closed_at.map(Timestamp::as_millis))
+        .bind(t.version)
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| {
+            constraint_error(
+                e,
+                |_| StoreError::Conflict(format!("work order number `{}` is already taken", t.number)),
+                |_| {
+                    StoreError::Invalid("a referenced customer, category, user, team or template does not exist".into())
+                },
+            )
+        })?;
     Ok(())
 }
 
@@ -697,48 +705,28 @@ async fn update_ticket_row(
     version: i64,
     now: Timestamp,
 ) -> Result<u64> {
-    let done = sqlx::query(
+    let q = sqlx::query(
         "UPDATE tickets SET customer_id = $1, channel = $2, category_id = $3, ticket_type = $4, priority = $5, \
          summary = $6, details = $7, solutions = $8, result = $9, status = $10, pending_reason = $11, owner_id = $12, \
          team_id = $13, tier = $14, amount = $15, media_exposure = $16, template_id = $17, template_step = $18, \
          template_fields = $19, sla_state = $20, sla_targets = $21, updated_at = $22, resolved_at = $23, \
          closed_at = $24, version = version + 1 WHERE id = $25 AND version = $26",
-    )
-    .bind(t.customer_id.map(|v| v.to_string()))
-    .bind(t.channel.as_str())
-    .bind(t.category_id.to_string())
-    .bind(t.ticket_type.as_str())
-    .bind(t.priority.code())
-    .bind(&t.summary)
-    .bind(&t.details)
-    .bind(to_json(&t.solutions)?)
-    .bind(&t.result)
-    .bind(t.status.as_str())
-    .bind(t.pending_reason.map(|r| r.as_str()))
-    .bind(t.owner_id.map(|v| v.to_string()))
-    .bind(t.team_id.map(|v| v.to_string()))
-    .bind(i64::from(t.tier))
-    .bind(t.amount)
-    .bind(i64::from(t.media_exposure))
-    .bind(t.template_id.map(|v| v.to_string()))
-    .bind(t.template_step.clone())
-    .bind(to_json(&t.template_fields)?)
-    .bind(to_json(&t.sla_state)?)
-    .bind(to_json(&t.sla_targets)?)
-    .bind(now.as_millis())
-    .bind(t.resolved_at.map(Timestamp::as_millis))
-    .bind(t.closed_at.map(Timestamp::as_millis))
-    .bind(t.id.to_string())
-    .bind(version)
-    .execute(&mut **tx)
-    .await
-    .map_err(|e| {
-        constraint_error(
-            e,
-            |_| StoreError::Conflict("the change clashes with another work order".into()),
-            |_| StoreError::Invalid("a referenced customer, category, user or team does not exist".into()),
-        )
-    })?;
+    );
+    let done = bind_content(q, t)?
+        .bind(now.as_millis())
+        .bind(t.resolved_at.map(Timestamp::as_millis))
+        .bind(t.closed_at.map(Timestamp::as_millis))
+        .bind(t.id.to_string())
+        .bind(version)
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| {
+            constraint_error(
+                e,
+                |_| StoreError::Conflict("the change clashes with another work order".into()),
+                |_| StoreError::Invalid("a referenced customer, category, user or team does not exist".into()),
+            )
+        })?;
     Ok(done.rows_affected())
 }
 
