@@ -187,6 +187,9 @@ pub enum AgentInput {
     NoAnswer,
     /// The offer was withdrawn (the caller hung up, or another agent answered a ring-all).
     OfferCancelled,
+    /// The agent took a call the ACD did not offer (a colleague's transfer, a call they
+    /// dialled); from not-ready the reason is remembered for after the call.
+    Direct(InteractionId),
     /// Put the caller on hold.
     Hold,
     /// Take the caller off hold.
@@ -351,6 +354,11 @@ impl Agent {
                 Some(reason) => S::NotReady { reason },
                 None => S::Ready,
             },
+            (S::Ready | S::AfterCallWork { .. }, I::Direct(call)) => S::Talking { call },
+            (S::NotReady { reason }, I::Direct(call)) => {
+                self.pending_not_ready = Some(reason);
+                S::Talking { call }
+            }
             (S::Talking { call }, I::Hold) => S::OnHold { call },
             (S::OnHold { call }, I::Unhold) => S::Talking { call },
             (S::Talking { call } | S::OnHold { call }, I::CallEnded) => {

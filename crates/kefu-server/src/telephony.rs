@@ -212,6 +212,7 @@ async fn record_events(
     acd: crate::acd::Acd,
 ) {
     let mut batch = Vec::with_capacity(EVENT_BATCH);
+    let mut legs = AgentLegs::default();
     loop {
         tokio::select! {
             n = rx.recv_many(&mut batch, EVENT_BATCH) => {
@@ -226,15 +227,75 @@ async fn record_events(
                         _ => break, // the linger is over, or the channel closed (the next recv sees it)
                     }
                 }
-                write_events(&store, &users, std::mem::take(&mut batch), &sink, &acd).await;
+                write_events(&store, &users, &mut legs, std::mem::take(&mut batch), &sink, &acd).await;
             }
             _ = &mut stop => {
                 while let Ok(event) = rx.try_recv() {
                     batch.push(event);
                 }
-                write_events(&store, &users, batch, &sink, &acd).await;
+                write_events(&store, &users, &mut legs, batch, &sink, &acd).await;
                 return;
             }
+        }
+    }
+}
+
+/// The legs of agents (by their extension) on each live call, so the ACD knows who is busy
+/// on calls it did not route: the colleague a caller is transferred to, an agent consulted,
+/// an agent's click-to-dial. The ACD ignores the notices about calls it routed itself (its
+/// own answer and end come from the IVR task), so every agent leg is reported alike.
+#[derive(Default)]
+struct AgentLegs(HashMap<String, Vec<AgentLeg>>);
+
+struct AgentLeg {
+    leg: u64,
+    agent: UserId,
+    answered: bool,
+}
+
+impl AgentLegs {
+    async fn follow(
+        &mut self,
+        store: &Store,
+        users: &Mutex<HashMap<String, UserId>>,
+        event: &CallEvent,
+        acd: &crate::acd::Acd,
+    ) {
+        use kefu_core::acd::Input;
+        use kefu_sip::server::LegRole;
+        let Ok(call) = InteractionId::from_str(&event.call.0) else { return };
+        match (&event.kind, event.leg) {
+            (CallEventKind::LegCreated { role: LegRole::Agent | LegRole::Consult, party, .. }, Some(leg)) => {
+                if let Some(agent) = user_of(store, users, party).await {
+                    self.0.entry(event.call.0.clone()).or_default().push(AgentLeg { leg, agent, answered: false });
+                }
+            }
+            (CallEventKind::LegAnswered, Some(leg)) => {
+                if let Some(l) = self.0.get_mut(&event.call.0).and_then(|v| v.iter_mut().find(|l| l.leg == leg)) {
+                    l.answered = true;
+                    acd.tell(Input::OutsideCallStarted { agent: l.agent, call });
+                }
+            }
+            (CallEventKind::LegEnded { .. }, Some(leg)) => {
+                let Some(on_call) = self.0.get_mut(&event.call.0) else { return };
+                if let Some(i) = on_call.iter().position(|l| l.leg == leg) {
+                    let l = on_call.swap_remove(i);
+                    if l.answered {
+                        acd.tell(Input::OutsideCallEnded { agent: l.agent, call });
+                    }
+                }
+                if on_call.is_empty() {
+                    self.0.remove(&event.call.0);
+                }
+            }
+            (CallEventKind::CallEnded { .. }, _) => {
+                for l in self.0.remove(&event.call.0).unwrap_or_default() {
+                    if l.answered {
+                        acd.tell(Input::OutsideCallEnded { agent: l.agent, call });
+                    }
+                }
+            }
+            _ => {}
         }
     }
 }
@@ -255,6 +316,7 @@ async fn user_of(store: &Store, users: &Mutex<HashMap<String, UserId>>, extensio
 async fn write_events(
     store: &Store,
     users: &Mutex<HashMap<String, UserId>>,
+    legs: &mut AgentLegs,
     batch: Vec<CallEvent>,
     sink: &crate::event_sink::EventSink,
     acd: &crate::acd::Acd,
@@ -277,6 +339,7 @@ async fn write_events(
             (CallEventKind::Resumed { .. }, Some(agent)) => acd.tell(kefu_core::acd::Input::CallUnhold { agent }),
             _ => {}
         }
+        legs.follow(store, users, event, acd).await;
         let mut record =
             Event::new(EventId::from_uuid(uuid::Uuid::now_v7()), Timestamp::from_millis(event.at_ms), kind);
         record.interaction = InteractionId::from_str(&event.call.0).ok();
@@ -365,6 +428,7 @@ fn event_data(event: &CallEvent) -> serde_json::Value {
         CallEventKind::LegRinging | CallEventKind::LegAnswered => json!({}),
         CallEventKind::Bridged { customer, agent } => json!({ "customer_leg": customer, "agent_leg": agent }),
         CallEventKind::Held { by } | CallEventKind::Resumed { by } => json!({ "by": by }),
+        CallEventKind::Conferenced { with } => json!({ "with": with }),
         CallEventKind::Transferred { mode, to } => json!({ "mode": mode.as_str(), "to": to }),
         CallEventKind::TransferFailed { to, sip_code } => json!({ "to": to, "sip_code": sip_code }),
         CallEventKind::Digit { digit, via } => json!({

@@ -410,6 +410,87 @@ fn acw_returns_to_ready_by_itself_or_to_the_requested_not_ready() {
 }
 
 #[test]
+fn the_target_of_a_transfer_is_busy_until_its_outside_call_ends() {
+    let mut h = H::new(vec![q(1)]);
+    h.at(0.0).ready(1, &[(1, 5)]);
+    h.at(1.0).ready(2, &[(1, 5)]);
+    h.queue_call(1, 1, Priority::NORMAL);
+    assert_eq!(h.state(1), AgentState::Reserved { call: call(1) }, "longest idle first");
+    h.go(Input::CallAnswered { call: call(1), agent: agent(1) });
+    // agent 1 transfers the caller to agent 2: 2's phone answers, then 1 leaves
+    let out = h.at(30.0).go(Input::OutsideCallStarted { agent: agent(2), call: call(1) });
+    assert_eq!(h.state(2), AgentState::Talking { call: call(1) });
+    assert!(events(&out).iter().any(|e| matches!(e,
+        RouterEventDetail::AgentStateChanged { to: StateKind::Talking, call: Some(c), .. } if *c == call(1))));
+    assert!(
+        !events(&out).iter().any(|e| matches!(e, RouterEventDetail::CallAnswered { .. })),
+        "a transfer is not a second answer of the queue call"
+    );
+    h.go(Input::CallEnded { call: call(1) });
+    assert!(matches!(h.state(1), AgentState::AfterCallWork { .. }));
+    // a new caller is not offered to agent 2, who is still talking
+    let out = h.queue_call(2, 1, Priority::NORMAL);
+    assert!(offers(&out).is_empty(), "{out:?}");
+    // 2's hold is theirs, not the ended queue call's
+    h.at(40.0).go(Input::CallHold { agent: agent(2) });
+    assert_eq!(h.state(2), AgentState::OnHold { call: call(1) });
+    h.at(45.0).go(Input::CallUnhold { agent: agent(2) });
+    let out = h.at(60.0).go(Input::OutsideCallEnded { agent: agent(2), call: call(1) });
+    assert!(matches!(h.state(2), AgentState::AfterCallWork { .. }), "after-call work after any call");
+    assert!(!events(&out).iter().any(|e| matches!(e, RouterEventDetail::CallCompleted { .. })));
+    let out = h.go(Input::AgentReady { agent: agent(2) });
+    assert_eq!(offers(&out), vec![(call(2), agent(2))]);
+}
+
+#[test]
+fn an_outside_call_withdraws_a_ringing_offer_and_keeps_a_not_ready_reason() {
+    let mut h = H::new(vec![q(1)]);
+    h.at(0.0).ready(1, &[(1, 5)]);
+    h.at(1.0).ready(2, &[(1, 5)]);
+    h.queue_call(1, 1, Priority::NORMAL);
+    assert_eq!(h.state(1), AgentState::Reserved { call: call(1) });
+    // agent 1's phone picks up a colleague's consultation while the queue call rings at it
+    let out = h.at(2.0).go(Input::OutsideCallStarted { agent: agent(1), call: call(50) });
+    assert!(out.contains(&Action::CancelOffer { call: call(1), agent: agent(1) }), "{out:?}");
+    assert_eq!(h.state(1), AgentState::Talking { call: call(50) });
+    assert_eq!(offers(&out), vec![(call(1), agent(2))], "the queue call goes on to the next free agent");
+    // a not-ready agent can take a colleague's call and is back on their break after it
+    h.go(Input::CallAnswered { call: call(1), agent: agent(2) });
+    h.go(Input::CallEnded { call: call(1) });
+    h.go(Input::AgentNotReady { agent: agent(2), reason: NotReadyReason::Meal });
+    h.go(Input::OutsideCallStarted { agent: agent(2), call: call(51) });
+    assert_eq!(h.state(2), AgentState::Talking { call: call(51) });
+    h.at(10.0).go(Input::OutsideCallEnded { agent: agent(2), call: call(51) });
+    h.tick_to(60.0);
+    assert_eq!(h.state(2), AgentState::NotReady { reason: NotReadyReason::Meal });
+}
+
+#[test]
+fn notices_about_routed_calls_or_other_calls_change_nothing() {
+    let mut h = H::new(vec![q(1)]);
+    h.at(0.0).ready(1, &[(1, 5)]);
+    h.queue_call(1, 1, Priority::NORMAL);
+    // the phone's answer can reach the router before the IVR's: the offer stands
+    assert!(h.go(Input::OutsideCallStarted { agent: agent(1), call: call(1) }).is_empty());
+    assert_eq!(h.state(1), AgentState::Reserved { call: call(1) });
+    h.go(Input::CallAnswered { call: call(1), agent: agent(1) });
+    assert!(h.go(Input::OutsideCallStarted { agent: agent(1), call: call(1) }).is_empty());
+    // the leg's end is not the end of the queue call: CallEnded is
+    assert!(h.go(Input::OutsideCallEnded { agent: agent(1), call: call(1) }).is_empty());
+    assert_eq!(h.state(1), AgentState::Talking { call: call(1) });
+    // an agent on a call who also picks up a second line stays on the first
+    assert!(h.go(Input::OutsideCallStarted { agent: agent(1), call: call(9) }).is_empty());
+    h.go(Input::CallEnded { call: call(1) });
+    // a late or repeated end changes nothing
+    assert!(h.go(Input::OutsideCallEnded { agent: agent(1), call: call(1) }).is_empty());
+    assert!(matches!(h.state(1), AgentState::AfterCallWork { .. }));
+    assert!(matches!(
+        h.r.handle(h.t(), Input::OutsideCallStarted { agent: agent(7), call: call(2) }),
+        Err(AcdError::UnknownAgent(_))
+    ));
+}
+
+#[test]
 fn announcements_tell_position_and_estimated_wait() {
     let settings = AcdSettings { announce_every_ms: 30_000, default_aht_ms: 120_000, ..AcdSettings::default() };
     let mut h = H::with(settings, vec![q(1)]);
@@ -549,6 +630,8 @@ mod properties {
         Reject(u8),
         End(u8),
         Hold(u8),
+        Outside(u8, u8),
+        OutsideEnd(u8),
         Advance(u16),
         Merge,
         Split,
@@ -566,6 +649,8 @@ mod properties {
             (0u8..6).prop_map(Step::Reject),
             (0u8..40).prop_map(Step::End),
             (0u8..6).prop_map(Step::Hold),
+            ((0u8..6), (0u8..40)).prop_map(|(a, c)| Step::Outside(a, c)),
+            (0u8..6).prop_map(Step::OutsideEnd),
             (0u16..40_000).prop_map(Step::Advance),
             Just(Step::Merge),
             Just(Step::Split),
@@ -671,6 +756,16 @@ mod properties {
                 }
                 Step::End(c) => Input::CallEnded { call: call(u128::from(c)) },
                 Step::Hold(a) => Input::CallHold { agent: agent(u128::from(a)) },
+                // a transfer of a routed call (or of a call the router never saw) to agent a
+                Step::Outside(a, c) => {
+                    Input::OutsideCallStarted { agent: agent(u128::from(a)), call: call(u128::from(c)) }
+                }
+                Step::OutsideEnd(a) => match r.agent(agent(u128::from(a))).map(|x| x.state()) {
+                    Some(AgentState::Talking { call } | AgentState::OnHold { call }) => {
+                        Input::OutsideCallEnded { agent: agent(u128::from(a)), call }
+                    }
+                    _ => Input::Tick,
+                },
                 Step::Advance(ms) => {
                     now += i64::from(ms);
                     Input::Tick
@@ -695,7 +790,9 @@ mod properties {
                         apply(&mut r, now, Input::CallAnswered { call, agent: id }, &mut ledger)?
                     }
                     Some(AgentState::Talking { call } | AgentState::OnHold { call }) => {
-                        apply(&mut r, now, Input::CallEnded { call }, &mut ledger)?
+                        // whichever applies: a routed call ends, or the agent's outside call
+                        apply(&mut r, now, Input::CallEnded { call }, &mut ledger)?;
+                        apply(&mut r, now, Input::OutsideCallEnded { agent: id, call }, &mut ledger)?
                     }
                     Some(AgentState::LoggedOut) => {
                         apply(&mut r, now, Input::AgentLogin { agent: id, skills: skills_of(a) }, &mut ledger)?;

@@ -267,6 +267,27 @@ pub enum Input {
         /// The call.
         call: InteractionId,
     },
+    /// The agent took a call the router did not route — a colleague's transfer or
+    /// consultation, a call they dialled: they are busy (talking) until
+    /// [`Input::OutsideCallEnded`], so no queue call is offered meanwhile. A call the router
+    /// itself offered to or connected with this agent is left alone (its own inputs follow);
+    /// an agent already on a call, or signed out, is unchanged. A queue call ringing at the
+    /// agent is withdrawn and goes back to the front of its queue.
+    OutsideCallStarted {
+        /// Who.
+        agent: UserId,
+        /// The call.
+        call: InteractionId,
+    },
+    /// The call of an [`Input::OutsideCallStarted`] ended for the agent: after-call work
+    /// follows as after any call. Ignored unless the agent is on exactly that call outside
+    /// the queue (so a late or repeated notice changes nothing).
+    OutsideCallEnded {
+        /// Who.
+        agent: UserId,
+        /// The call.
+        call: InteractionId,
+    },
     /// A supervisor merges these queues (合大组): agents of any take calls of all.
     MergeQueues {
         /// Two or more queues.

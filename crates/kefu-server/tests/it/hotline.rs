@@ -462,21 +462,26 @@ async fn http_nodes_take_the_failure_branch_within_their_timeout() {
     }
 }
 
-/// The agent's state in the ACD, as the supervisor's API shows it.
-async fn agent_state(h: &Hotline) -> String {
+/// The state in the ACD of the agent with this extension, as the supervisor's API shows it.
+async fn agent_state(h: &Hotline, extension: &str) -> String {
     let (_, acd) = h.app.get("/api/v1/acd", Supervisor).await;
-    let agent = acd["agents"].as_array().unwrap().iter().find(|a| a["extension"] == "2001").cloned();
+    let agent = acd["agents"].as_array().unwrap().iter().find(|a| a["extension"] == extension).cloned();
     agent.map(|a| a["state"].as_str().unwrap_or_default().to_owned()).unwrap_or_default()
 }
 
+/// Waits until the queue's agent (2001) is in `want`.
 async fn wait_state(h: &Hotline, want: &str) {
+    wait_state_of(h, "2001", want).await
+}
+
+async fn wait_state_of(h: &Hotline, extension: &str, want: &str) {
     let deadline = tokio::time::Instant::now() + T;
     loop {
-        let got = agent_state(h).await;
+        let got = agent_state(h, extension).await;
         if got == want {
             return;
         }
-        assert!(tokio::time::Instant::now() < deadline, "the agent is {got}, expected {want}");
+        assert!(tokio::time::Instant::now() < deadline, "agent {extension} is {got}, expected {want}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -498,6 +503,10 @@ async fn hold_shows_in_the_acd_and_an_agent_who_transfers_is_free_while_the_call
     assert_eq!(st, StatusCode::CREATED, "{body}");
     let colleague = TestUa::start("2002", Some(PASSWORD), h.sip, Transport::Udp).await.unwrap();
     assert_eq!(colleague.register(600).await.unwrap(), 200);
+    let li = h.app.login("li", PASSWORD).await;
+    let (st, body) =
+        h.app.call(Method::PUT, "/api/v1/agents/me/state", Some(&li), Some(json!({"state": "ready"}))).await;
+    assert_eq!(st, StatusCode::OK, "{body}");
 
     let (_ua, caller) = call_and_press_1(h.sip, "13800138000").await;
     let agent = h.phone.incoming(T).await.unwrap().answer().await.unwrap();
@@ -540,7 +549,17 @@ async fn hold_shows_in_the_acd_and_an_agent_who_transfers_is_free_while_the_call
     wait_state(&h, "ready").await;
     let completed = wait_event(&store, EventKind::CallCompleted, T, |e| e.interaction == Some(call)).await;
     assert!(completed.data["hold_ms"].as_i64().unwrap() > 0, "hold time counted: {completed:?}");
+    // the colleague took the call outside the queue: busy in the ACD (no queue call is
+    // offered to them) until it ends, and their hold counts like any other
+    wait_state_of(&h, "2002", "talking").await;
+    let (st, body) = h.app.call(Method::POST, &format!("/api/v1/calls/{call}/hold"), Some(&li), None).await;
+    assert_eq!(st, StatusCode::NO_CONTENT, "the colleague controls the call now: {body}");
+    wait_state_of(&h, "2002", "on_hold").await;
+    let (st, body) = h.app.call(Method::POST, &format!("/api/v1/calls/{call}/unhold"), Some(&li), None).await;
+    assert_eq!(st, StatusCode::NO_CONTENT, "{body}");
+    wait_state_of(&h, "2002", "talking").await;
     caller.hangup().await.unwrap();
     other.wait_bye(T).await.unwrap();
+    wait_state_of(&h, "2002", "ready").await;
     h.app.stop().await;
 }

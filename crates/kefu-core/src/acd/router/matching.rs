@@ -501,4 +501,59 @@ impl Router {
         self.assign_agent(now, a, out);
         Ok(())
     }
+
+    /// [`Input::OutsideCallStarted`](super::Input::OutsideCallStarted).
+    pub(super) fn outside_call_started(
+        &mut self,
+        now: Timestamp,
+        agent: UserId,
+        call: InteractionId,
+        out: &mut Vec<Action>,
+    ) -> Result<(), AcdError> {
+        let a = self.agent_idx(agent)?;
+        let routed = self.calls.get(&call).is_some_and(|c| {
+            c.offers.iter().any(|(x, _)| *x == a) || matches!(c.state, CallState::Connected { agent, .. } if agent == a)
+        });
+        if routed {
+            return Ok(());
+        }
+        let offered = match self.agents[a].agent.state() {
+            AgentState::LoggedOut | AgentState::Talking { .. } | AgentState::OnHold { .. } => return Ok(()),
+            AgentState::Reserved { call } => Some(call),
+            AgentState::Ready | AgentState::NotReady { .. } | AgentState::AfterCallWork { .. } => None,
+        };
+        if let Some(offered) = offered {
+            // the phone took another call while a queue call rang at it: that offer is over,
+            // and the queue call goes back to the front once the agent is busy (not to them)
+            out.push(Action::CancelOffer { call: offered, agent });
+            self.force(now, a, AgentInput::OfferCancelled, out);
+            self.transition(now, a, AgentInput::Direct(call), out)?;
+            self.agents[a].outside = Some(call);
+            self.withdraw_offer(now, offered, a, out);
+        } else {
+            self.transition(now, a, AgentInput::Direct(call), out)?;
+            self.agents[a].outside = Some(call);
+        }
+        let queues = self.agents[a].queues.clone();
+        self.check_conditional_overflow(now, &queues, out);
+        Ok(())
+    }
+
+    /// [`Input::OutsideCallEnded`](super::Input::OutsideCallEnded).
+    pub(super) fn outside_call_ended(
+        &mut self,
+        now: Timestamp,
+        agent: UserId,
+        call: InteractionId,
+        out: &mut Vec<Action>,
+    ) -> Result<(), AcdError> {
+        let a = self.agent_idx(agent)?;
+        if self.agents[a].outside != Some(call) {
+            return Ok(());
+        }
+        self.transition(now, a, AgentInput::CallEnded, out)?;
+        self.agents[a].outside = None;
+        self.assign_agent(now, a, out);
+        Ok(())
+    }
 }

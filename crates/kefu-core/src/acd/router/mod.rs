@@ -79,6 +79,8 @@ struct AgentEntry {
     skills: Vec<(SkillId, Proficiency)>,
     /// Queues the agent qualifies for (all required skills at the minimum level).
     queues: Vec<usize>,
+    /// The call the agent is on outside the queue ([`Input::OutsideCallStarted`]).
+    outside: Option<InteractionId>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -379,7 +381,8 @@ impl Router {
                 self.transition(now, a, AgentInput::Hold, out)?;
                 if let Some(call) = self.agents[a].agent.state().call()
                     && let Some(c) = self.calls.get_mut(&call)
-                    && let CallState::Connected { hold_since, .. } = &mut c.state
+                    && let CallState::Connected { agent: with, hold_since, .. } = &mut c.state
+                    && *with == a
                 {
                     *hold_since = Some(now);
                 }
@@ -390,7 +393,8 @@ impl Router {
                 self.transition(now, a, AgentInput::Unhold, out)?;
                 if let Some(call) = self.agents[a].agent.state().call()
                     && let Some(c) = self.calls.get_mut(&call)
-                    && let CallState::Connected { hold_since, hold_ms, .. } = &mut c.state
+                    && let CallState::Connected { agent: with, hold_since, hold_ms, .. } = &mut c.state
+                    && *with == a
                     && let Some(since) = hold_since.take()
                 {
                     *hold_ms += now.millis_since(since);
@@ -398,6 +402,8 @@ impl Router {
                 Ok(())
             }
             Input::CallEnded { call } => self.end(now, call, out),
+            Input::OutsideCallStarted { agent, call } => self.outside_call_started(now, agent, call, out),
+            Input::OutsideCallEnded { agent, call } => self.outside_call_ended(now, agent, call, out),
             Input::MergeQueues { queues } => self.merge(now, &queues, out),
             Input::SplitQueues { queue } => self.split(now, queue, out),
             Input::Tick => {
@@ -484,7 +490,13 @@ impl Router {
             }
             None => {
                 let a = self.agents.len();
-                self.agents.push(AgentEntry { id, agent: Agent::new(now), skills: Vec::new(), queues: Vec::new() });
+                self.agents.push(AgentEntry {
+                    id,
+                    agent: Agent::new(now),
+                    skills: Vec::new(),
+                    queues: Vec::new(),
+                    outside: None,
+                });
                 self.agent_index.insert(id, a);
                 a
             }

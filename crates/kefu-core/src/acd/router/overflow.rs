@@ -218,6 +218,14 @@ impl Router {
     pub fn check_invariants(&self) -> Result<(), String> {
         let mut bound: HashMap<InteractionId, Vec<usize>> = HashMap::new();
         for (i, e) in self.agents.iter().enumerate() {
+            if let Some(call) = e.outside {
+                // a call the router did not route: the agent is on it, and on nothing else
+                if !matches!(e.agent.state(), AgentState::Talking { call: c } | AgentState::OnHold { call: c } if c == call)
+                {
+                    return Err(format!("agent {i} outside the queue on {call} but {:?}", e.agent.state()));
+                }
+                continue;
+            }
             if let Some(call) = e.agent.state().call()
                 && !matches!(e.agent.state(), AgentState::AfterCallWork { .. })
             {
