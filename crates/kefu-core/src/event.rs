@@ -70,6 +70,8 @@ event_kinds! {
     CallHeld => "call.held",
     /// Telephony: the customer was taken off hold.
     CallResumed => "call.resumed",
+    /// Telephony: a consultation became a three-way conference (data: with — the consulted party).
+    CallConferenced => "call.conferenced",
     /// Telephony: the customer was transferred (blind or attended).
     CallTransferred => "call.transferred",
     /// Telephony: a transfer or consultation target could not be reached.

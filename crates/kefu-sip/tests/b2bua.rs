@@ -397,6 +397,227 @@ async fn consultation_can_be_cancelled() {
     first_call.wait_bye(T).await.unwrap();
 }
 
+/// Waits until the last 160 ms of `call`'s received audio hold every tone of `hz` at once
+/// (a mix of two tones gives each about half the energy).
+async fn wait_for_tones(call: &TestCall, hz: &[f32]) {
+    let window = Duration::from_millis(160);
+    let deadline = tokio::time::Instant::now() + T;
+    loop {
+        let heard = call.received();
+        let fresh = heard.last_audio.is_some_and(|at| at.elapsed() < Duration::from_millis(200));
+        if fresh && hz.iter().all(|&f| heard.has_tone(f, window)) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not all of {hz:?} Hz at once; shares {:?}, dominant {:?}",
+            hz.iter().map(|&f| heard.tone_fraction(f, window)).collect::<Vec<_>>(),
+            heard.dominant_frequency(window),
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits until the last 160 ms of `call`'s received audio hold the tone at `hz` and none of
+/// the tones at `not`.
+async fn wait_for_only(call: &TestCall, hz: f32, not: &[f32]) {
+    let window = Duration::from_millis(160);
+    let deadline = tokio::time::Instant::now() + T;
+    loop {
+        let heard = call.received();
+        let fresh = heard.last_audio.is_some_and(|at| at.elapsed() < Duration::from_millis(200));
+        if fresh && heard.has_tone(hz, window) && not.iter().all(|&f| heard.tone_fraction(f, window) < 0.05) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not {hz} Hz alone; shares of {not:?}: {:?}, dominant {:?}",
+            not.iter().map(|&f| heard.tone_fraction(f, window)).collect::<Vec<_>>(),
+            heard.dominant_frequency(window),
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A call 1001 has with the caller, in consultation with 1002, turned into a conference: the
+/// caller sends 440 Hz, 1001 1000 Hz and 1002 1500 Hz, and each hears both others.
+async fn conference(k: &mut Kefu) -> (String, TestCall, TestCall, TestCall, TestUa, TestUa, TestUa) {
+    let first = k.agent("1001").await;
+    let second = k.agent("1002").await;
+    let caller = k.caller().await;
+    let (caller_call, first_call) = connected(k, &first, &caller).await;
+    let call = k.only_call();
+    k.sip.consult(&call, "1002").await.unwrap();
+    let incoming = second.incoming(T).await.unwrap();
+    match k.sip.conference(&call).await {
+        Err(ControlError::InvalidState(m)) => assert!(m.contains("not answered"), "{m}"),
+        other => panic!("a ringing consultation cannot become a conference: {other:?}"),
+    }
+    let second_call = incoming.answer().await.unwrap();
+    second_call.start_tone(1500.0);
+    first_call.wait_for_tone(1500.0, T).await.expect("the agents talk privately first");
+    caller_call.wait_for_tone(300.0, T).await.expect("the caller hears music meanwhile");
+    k.sip.conference(&call).await.unwrap();
+    assert_eq!(k.sip.call(&call).unwrap().state, "conference");
+    wait_for_tones(&caller_call, &[1000.0, 1500.0]).await;
+    wait_for_tones(&first_call, &[440.0, 1500.0]).await;
+    wait_for_tones(&second_call, &[440.0, 1000.0]).await;
+    assert!(!caller_call.received().has_tone(300.0, Duration::from_millis(160)), "no more music for the caller");
+    let (e, _) = k.wait_event("conferenced", |e| matches!(e.kind, CallEventKind::Conferenced { .. })).await;
+    assert_eq!(e.kind, CallEventKind::Conferenced { with: "1002".into() });
+    assert_eq!(e.agent.as_deref(), Some("1001"));
+    k.wait_event("resumed", |e| e.kind == CallEventKind::Resumed { by: "conference" }).await;
+    (call, caller_call, first_call, second_call, caller, first, second)
+}
+
+#[tokio::test]
+async fn a_consultation_becomes_a_conference_where_everyone_hears_everyone() {
+    let mut k = kefu(Some(9), T).await;
+    let (call, caller_call, first_call, second_call, _caller, _first, _second) = conference(&mut k).await;
+    match k.sip.hold(&call).await {
+        Err(ControlError::InvalidState(m)) => assert_eq!(m, "hold is not available in a conference"),
+        other => panic!("hold must be refused in a conference: {other:?}"),
+    }
+    assert!(matches!(k.sip.consult(&call, "1009").await, Err(ControlError::InvalidState(_))), "no second consult");
+    assert!(matches!(k.sip.conference(&call).await, Err(ControlError::InvalidState(_))), "already a conference");
+    assert!(matches!(k.sip.transfer(&call, "1009").await, Err(ControlError::InvalidState(_))));
+    assert_eq!(k.sip.call(&call).unwrap().state, "conference", "refusals change nothing");
+
+    // A supervisor listening hears all three; nobody hears the supervisor.
+    let supervisor = k.agent("1009").await;
+    k.sip.monitor(&call, "1009", kefu_sip::media::MonitorMode::Listen).await.unwrap();
+    let listening = supervisor.incoming(T).await.unwrap().answer().await.unwrap();
+    listening.start_tone(2200.0);
+    wait_for_tones(&listening, &[440.0, 1000.0, 1500.0]).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let window = Duration::from_millis(300);
+    for (who, party) in [("caller", &caller_call), ("agent", &first_call), ("third", &second_call)] {
+        assert!(party.received().tone_fraction(2200.0, window) < 0.05, "the {who} hears the silent listener");
+    }
+    // The supervisor barges: everyone hears them now.
+    k.sip.set_monitor_mode(&call, "1009", kefu_sip::media::MonitorMode::Barge).await.unwrap();
+    wait_for_tones(&caller_call, &[1000.0, 1500.0, 2200.0]).await;
+    wait_for_tones(&first_call, &[440.0, 1500.0, 2200.0]).await;
+    wait_for_tones(&second_call, &[440.0, 1000.0, 2200.0]).await;
+    k.sip.stop_monitor(&call, "1009").await.unwrap();
+    listening.wait_bye(T).await.unwrap();
+
+    // The caller hangs up: the whole call ends.
+    caller_call.hangup().await.unwrap();
+    first_call.wait_bye(T).await.expect("the agent's leg ends");
+    second_call.wait_bye(T).await.expect("the third party's leg ends");
+    k.wait_event("ended", |e| matches!(e.kind, CallEventKind::CallEnded { cause: EndCause::CustomerHangup, .. })).await;
+    assert!(k.sip.calls().is_empty());
+}
+
+#[tokio::test]
+async fn a_conference_needs_an_answered_consultation() {
+    let mut k = kefu(Some(9), T).await;
+    let first = k.agent("1001").await;
+    let caller = k.caller().await;
+    let (caller_call, first_call) = connected(&k, &first, &caller).await;
+    let call = k.only_call();
+    match k.sip.conference(&call).await {
+        Err(ControlError::InvalidState(m)) => assert!(m.contains("consult"), "{m}"),
+        other => panic!("no consultation, no conference: {other:?}"),
+    }
+    assert!(matches!(k.sip.conference("no-such-call").await, Err(ControlError::NoSuchCall(_))));
+    assert_eq!(k.sip.call(&call).unwrap().state, "talking");
+    caller_call.wait_for_tone(1000.0, T).await.expect("the call goes on");
+    first_call.wait_for_tone(440.0, T).await.unwrap();
+    k.sip.hangup(&call).await.unwrap();
+    caller_call.wait_bye(T).await.unwrap();
+    first_call.wait_bye(T).await.unwrap();
+    k.wait_event("ended", |e| matches!(e.kind, CallEventKind::CallEnded { .. })).await;
+}
+
+#[tokio::test]
+async fn the_agent_leaving_a_conference_leaves_the_caller_with_the_third_party() {
+    let mut k = kefu(Some(9), T).await;
+    let (call, caller_call, first_call, second_call, _caller, _first, _second) = conference(&mut k).await;
+    first_call.hangup().await.unwrap();
+    let (t, _) = k.wait_event("transferred", |e| matches!(e.kind, CallEventKind::Transferred { .. })).await;
+    assert_eq!(t.kind, CallEventKind::Transferred { mode: TransferMode::Attended, to: "1002".into() });
+    caller_call.wait_for_tone(1500.0, T).await.expect("the caller still hears the third party");
+    second_call.wait_for_tone(440.0, T).await.expect("the third party still hears the caller");
+    let snapshot = k.sip.call(&call).unwrap();
+    assert_eq!(snapshot.state, "talking");
+    assert_eq!(snapshot.agent.as_deref(), Some("1002"), "the third party is the call's agent now");
+    // Hold works again, with the new agent.
+    k.sip.hold(&call).await.unwrap();
+    caller_call.wait_for_tone(300.0, T).await.expect("music on hold");
+    k.sip.unhold(&call).await.unwrap();
+    caller_call.wait_for_tone(1500.0, T).await.unwrap();
+    caller_call.hangup().await.unwrap();
+    second_call.wait_bye(T).await.unwrap();
+    let (saved, _) = k.wait_event("recording", |e| matches!(e.kind, CallEventKind::RecordingSaved(_))).await;
+    let CallEventKind::RecordingSaved(rec) = saved.kind else { unreachable!() };
+    assert_eq!(rec.agent_extension.as_deref(), Some("1002"));
+}
+
+/// Goertzel power of `samples` at `hz` (8 kHz).
+fn power_at(samples: &[i16], hz: f64) -> f64 {
+    let coeff = 2.0 * (2.0 * std::f64::consts::PI * hz / 8000.0).cos();
+    let (mut s1, mut s2) = (0.0, 0.0);
+    for &x in samples {
+        let s = f64::from(x) + coeff * s1 - s2;
+        s2 = s1;
+        s1 = s;
+    }
+    s1 * s1 + s2 * s2 - coeff * s1 * s2
+}
+
+/// Frames (20 ms) of `channel` where the tone at `hz` dominates the frame's energy.
+fn frames_with(channel: &[i16], hz: f64) -> usize {
+    channel
+        .chunks_exact(160)
+        .filter(|f| {
+            let energy: f64 = f.iter().map(|&s| f64::from(s).powi(2)).sum();
+            // A pure tone's Goertzel power over N samples is about N/2 times its energy.
+            energy > 160.0 * 300.0 * 300.0 && power_at(f, hz) > 0.2 * 80.0 * energy
+        })
+        .count()
+}
+
+#[tokio::test]
+async fn the_third_party_leaving_a_conference_returns_to_a_two_party_call() {
+    let mut k = kefu(Some(9), T).await;
+    let (call, caller_call, first_call, second_call, _caller, _first, _second) = conference(&mut k).await;
+    // Let the conference run so the recording has a stretch of it.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    second_call.hangup().await.unwrap();
+    k.wait_event("third party left", |e| matches!(e.kind, CallEventKind::LegEnded { .. })).await;
+    k.wait_event("bridged again", |e| matches!(e.kind, CallEventKind::Bridged { .. })).await;
+    // The caller hears the agent alone: no music (not on hold), no third party.
+    wait_for_only(&caller_call, 1000.0, &[300.0, 1500.0]).await;
+    wait_for_only(&first_call, 440.0, &[1500.0]).await;
+    let snapshot = k.sip.call(&call).unwrap();
+    assert_eq!(snapshot.state, "talking");
+    assert_eq!(snapshot.agent.as_deref(), Some("1001"));
+    k.sip.hold(&call).await.expect("hold works again after the conference");
+    k.sip.unhold(&call).await.unwrap();
+
+    k.sip.hangup(&call).await.unwrap();
+    caller_call.wait_bye(T).await.unwrap();
+    first_call.wait_bye(T).await.unwrap();
+    let (saved, _) = k.wait_event("recording", |e| matches!(e.kind, CallEventKind::RecordingSaved(_))).await;
+    let CallEventKind::RecordingSaved(rec) = saved.kind else { unreachable!() };
+    assert_eq!(rec.agent_extension.as_deref(), Some("1001"));
+    let bytes = std::fs::read(&rec.path).unwrap();
+    let header = WavHeader::parse(&bytes).unwrap();
+    let (mut left, mut right) = (Vec::new(), Vec::new());
+    for frame in header.data(&bytes).unwrap().chunks_exact(4) {
+        left.push(i16::from_le_bytes([frame[0], frame[1]]));
+        right.push(i16::from_le_bytes([frame[2], frame[3]]));
+    }
+    // The right channel carried the agent (1000 Hz) and, during the conference, the third
+    // party (1500 Hz) too; the left channel only ever the caller.
+    let (agent, third) = (frames_with(&right, 1000.0), frames_with(&right, 1500.0));
+    assert!(agent >= 50, "agent frames on the right: {agent}");
+    assert!(third >= 10, "third-party frames on the right: {third}");
+    assert_eq!(frames_with(&left, 1500.0), 0, "the third party is not on the caller's channel");
+}
+
 #[tokio::test]
 async fn click_to_dial_rings_the_agent_then_the_customer_through_the_trunk() {
     let carrier = TestUa::start("carrier", None, "127.0.0.1:9".parse().unwrap(), Transport::Udp).await.unwrap();
@@ -988,4 +1209,34 @@ async fn the_ivr_transfers_the_caller_to_an_extension() {
         .expect("the transferred call was recorded");
     assert_eq!(rec.agent_extension.as_deref(), Some("1002"));
     assert!(rec.duration_ms > 300, "{rec:?}");
+}
+
+#[tokio::test]
+async fn an_agent_leaving_a_conference_tells_the_ivr_the_caller_was_handed_on() {
+    let k = kefu(Some(9), T).await;
+    let first = k.agent("1001").await;
+    let second = k.agent("1002").await;
+    let (_caller, call, mut ivr) = ivr_call(&k).await;
+    let id = ivr.call.0.clone();
+    k.sip.connect(&id, "1001", true).await.unwrap();
+    let first_call = first.incoming(T).await.unwrap().answer().await.unwrap();
+    assert_eq!(next_signal(&mut ivr.signals).await, IvrSignal::AgentAnswered { extension: "1001".into() });
+    k.sip.consult(&id, "1002").await.unwrap();
+    let second_call = second.incoming(T).await.unwrap().answer().await.unwrap();
+    k.sip.conference(&id).await.unwrap();
+    call.start_tone(440.0);
+    first_call.start_tone(1000.0);
+    second_call.start_tone(1500.0);
+    wait_for_tones(&call, &[1000.0, 1500.0]).await;
+
+    // The agent leaves: even with `back_to_ivr`, the caller stays with the third party, and the
+    // IVR (which frees the agent in the ACD on it) hears the caller was handed on.
+    first_call.hangup().await.unwrap();
+    assert_eq!(next_signal(&mut ivr.signals).await, IvrSignal::AgentTransferred { to: "1002".into() });
+    wait_for_only(&call, 1500.0, &[1000.0]).await;
+    second_call.wait_for_tone(440.0, T).await.unwrap();
+    assert_eq!(k.sip.call(&id).unwrap().agent.as_deref(), Some("1002"));
+    call.hangup().await.unwrap();
+    second_call.wait_bye(T).await.unwrap();
+    assert_eq!(all_signals(&mut ivr.signals).await, vec![IvrSignal::Ended { cause: EndCause::CustomerHangup }]);
 }

@@ -406,12 +406,13 @@ impl Task {
                     self.progress(state, call, agent, "answered", e.at, json!({}));
                 }
             }
-            EventKind::CallHeld | EventKind::CallResumed | EventKind::CallTransferred => {
+            EventKind::CallHeld | EventKind::CallResumed | EventKind::CallTransferred | EventKind::CallConferenced => {
                 let Some(call) = e.interaction else { return };
                 let Some(agent) = e.agent.or_else(|| self.calls.get(&call).and_then(|c| c.agent)) else { return };
                 let (what, detail) = match e.kind {
                     EventKind::CallHeld => ("held", json!({})),
                     EventKind::CallResumed => ("resumed", json!({})),
+                    EventKind::CallConferenced => ("conferenced", json!({ "with": e.data.get("with") })),
                     _ => ("transferred", json!({ "mode": e.data.get("mode") })),
                 };
                 self.progress(state, call, agent, what, e.at, detail);

@@ -60,6 +60,7 @@ pub(super) enum CallCmd {
     Consult { target: Target, reply: Reply },
     CompleteTransfer { reply: Reply },
     CancelConsult { reply: Reply },
+    Conference { reply: Reply },
     Monitor { target: Target, mode: MonitorMode, reply: Reply },
     SetMonitorMode { extension: String, mode: MonitorMode, reply: Reply },
     StopMonitor { extension: String, reply: Reply },
@@ -194,6 +195,9 @@ struct Call {
     customer: Option<u64>,
     agent: Option<u64>,
     consult: Option<u64>,
+    /// The answered consultation became a three-way conference: customer, agent and the
+    /// consulted party (still in `consult`) each hear the other two.
+    conference: bool,
     monitors: Vec<(u64, MonitorMode)>,
     held: bool,
     answered_at: Option<i64>,
@@ -502,6 +506,7 @@ impl Call {
             customer: None,
             agent: None,
             consult: None,
+            conference: false,
             monitors: Vec::new(),
             held: false,
             answered_at: None,
@@ -667,6 +672,8 @@ impl Call {
     fn state_name(&self) -> &'static str {
         if self.ended.is_some() {
             "ended"
+        } else if self.conference {
+            "conference"
         } else if let Some(k) = self.consult.and_then(|k| self.leg(k)) {
             // A blind transfer's target rings in the consult slot too.
             if k.purpose == Some(Purpose::BlindTarget) { "transferring" } else { "consulting" }
@@ -999,21 +1006,41 @@ impl Call {
         if Some(leg_id) == self.customer {
             self.finish(cause).await;
         } else if Some(leg_id) == self.agent {
-            self.agent = None;
             match self.consult {
                 Some(k) if self.answered(Some(k)).is_some() && self.answered(self.customer).is_some() => {
-                    // The agent hung up during a consultation: join the customer to the consulted party.
+                    // The agent hung up during a consultation or a conference: the customer goes on
+                    // with the consulted party (`join_consult` hands the call over, the agent's leg
+                    // having ended already, and tells the IVR the agent is free).
+                    self.media.remove_leg(LegId(leg_id));
                     self.join_consult(k);
                 }
                 None if self.ivr_return && self.ivr.is_some() && self.answered(self.customer).is_some() => {
+                    self.agent = None;
                     self.return_to_ivr(leg_id).await;
                 }
-                _ => self.finish(cause).await,
+                _ => {
+                    self.agent = None;
+                    self.finish(cause).await;
+                }
             }
         } else if Some(leg_id) == self.consult {
             self.consult = None;
             self.held = false;
+            let was_conference = std::mem::take(&mut self.conference);
+            if was_conference {
+                // The third party left the conference: customer and agent talk on, recorded as before.
+                self.media.remove_leg(LegId(leg_id));
+                if let (Some(c), Some(a)) = (self.answered(self.customer), self.answered(self.agent)) {
+                    self.media.set_recording_legs(LegId(c), vec![LegId(a)]);
+                }
+                info!(call = %self.id, "the third party left the conference");
+            }
             self.apply_routes();
+            if !was_conference {
+                // the consulted party hung up: the customer is off hold (as after a cancel), and
+                // the hold the consultation started stops counting
+                self.emit(None, CallEventKind::Resumed { by: "consult" });
+            }
             if let (Some(c), Some(a)) = (self.answered(self.customer), self.answered(self.agent)) {
                 self.emit(None, CallEventKind::Bridged { customer: c, agent: a });
             }
@@ -1208,7 +1235,7 @@ impl Call {
                     self.answered_at.get_or_insert_with(now_ms);
                     self.bridge(c, leg_id);
                     if self.recording.is_some() {
-                        self.media.set_recording_legs(LegId(c), LegId(leg_id));
+                        self.media.set_recording_legs(LegId(c), vec![LegId(leg_id)]);
                     } else {
                         // A transfer away from the IVR: the first conversation of the call.
                         self.start_recording(c, leg_id);
@@ -1352,11 +1379,17 @@ impl Call {
         self.emit(None, CallEventKind::Bridged { customer, agent });
     }
 
-    /// Sets every leg's source from the call's state: hold, consultation, monitors.
+    /// Sets every leg's source from the call's state: hold, consultation, conference, monitors.
     fn apply_routes(&self) {
         let c = self.answered(self.customer);
         let a = self.answered(self.agent);
         let k = self.answered(self.consult);
+        if self.conference
+            && let (Some(c), Some(a), Some(k)) = (c, a, k)
+        {
+            self.conference_routes(LegId(c), LegId(a), LegId(k));
+            return;
+        }
         let moh = Source::Play { samples: self.server.cfg.music_on_hold.clone(), looped: true };
         if let Some(c) = c
             && (self.held || self.consult.is_some() || a.is_none())
@@ -1401,6 +1434,70 @@ impl Call {
         self.media.route(LegId(a), agent_hears);
     }
 
+    /// A conference: each of customer `c`, agent `a` and third party `k` hears the other two.
+    /// Supervisors listening hear all three; a whisper reaches the agent; a barge, everyone.
+    fn conference_routes(&self, c: LegId, a: LegId, k: LegId) {
+        let mut customer_hears = vec![a, k];
+        let mut agent_hears = vec![c, k];
+        let mut third_hears = vec![c, a];
+        for (m, mode) in &self.monitors {
+            if self.answered(Some(*m)).is_none() {
+                continue;
+            }
+            let m = LegId(*m);
+            self.media.route(m, Source::Mix(vec![c, a, k]));
+            match mode {
+                MonitorMode::Listen => {}
+                MonitorMode::Whisper => agent_hears.push(m),
+                MonitorMode::Barge => {
+                    customer_hears.push(m);
+                    agent_hears.push(m);
+                    third_hears.push(m);
+                }
+            }
+        }
+        self.media.route(c, Source::Mix(customer_hears));
+        self.media.route(a, Source::Mix(agent_hears));
+        self.media.route(k, Source::Mix(third_hears));
+    }
+
+    /// Turns the answered consultation into a three-way conference: the customer comes off
+    /// hold and customer, agent and consulted party each hear the other two; the recording's
+    /// right channel carries the agent and the consulted party.
+    fn start_conference(&mut self) -> Result<(), ControlError> {
+        if self.conference {
+            return Err(ControlError::InvalidState("the call is already a conference".into()));
+        }
+        let k = match self.consult.and_then(|k| self.leg(k)) {
+            Some(l) if l.purpose == Some(Purpose::ConsultTarget) => l.id,
+            Some(_) => {
+                return Err(ControlError::InvalidState(
+                    "a blind transfer is under way; only a consultation can become a conference".into(),
+                ));
+            }
+            None => {
+                return Err(ControlError::InvalidState(
+                    "a conference needs a consultation: consult a third party first".into(),
+                ));
+            }
+        };
+        let Some(k) = self.answered(Some(k)) else {
+            return Err(ControlError::InvalidState("the consulted party has not answered yet".into()));
+        };
+        let (Some(c), Some(a)) = (self.answered(self.customer), self.answered(self.agent)) else {
+            return Err(ControlError::InvalidState("a conference needs the customer and the agent on the line".into()));
+        };
+        self.conference = true;
+        self.held = false;
+        self.media.set_recording_legs(LegId(c), vec![LegId(a), LegId(k)]);
+        self.apply_routes();
+        let with = self.leg(k).map(|l| l.party.clone()).unwrap_or_default();
+        info!(call = %self.id, %with, "conference started");
+        self.emit(Some(k), CallEventKind::Conferenced { with });
+        self.emit(None, CallEventKind::Resumed { by: "conference" });
+        Ok(())
+    }
+
     fn set_hold(&mut self, on: bool, by: &'static str) {
         self.held = on;
         self.apply_routes();
@@ -1432,7 +1529,8 @@ impl Call {
         self.recording = Some((path, now));
     }
 
-    /// Attended transfer's last step: the customer talks to the consulted party; the agent leaves.
+    /// Attended transfer's last step (or the agent leaving a conference): the customer talks to
+    /// the consulted party, who becomes the call's agent; the agent leaves.
     fn join_consult(&mut self, k: u64) {
         let Some(c) = self.answered(self.customer) else { return };
         let to = self.leg(k).map(|l| l.party.clone()).unwrap_or_default();
@@ -1441,13 +1539,14 @@ impl Call {
             self.signal(IvrSignal::AgentTransferred { to: to.clone() });
         }
         self.consult = None;
+        self.conference = false;
         self.agent = Some(k);
         if let Some(l) = self.leg_mut(k) {
             l.role = LegRole::Agent;
         }
         self.held = false;
         self.emit(None, CallEventKind::Transferred { mode: TransferMode::Attended, to });
-        self.media.set_recording_legs(LegId(c), LegId(k));
+        self.media.set_recording_legs(LegId(c), vec![LegId(k)]);
         self.bridge(c, k);
     }
 
@@ -1497,6 +1596,8 @@ impl Call {
             CallCmd::Hold { on, reply } => {
                 let result = if self.answered(self.customer).is_none() || self.answered(self.agent).is_none() {
                     Err(ControlError::InvalidState("hold needs a customer and an agent talking".into()))
+                } else if self.conference {
+                    Err(ControlError::InvalidState("hold is not available in a conference".into()))
                 } else if self.consult.is_some() {
                     Err(ControlError::InvalidState("the call is in a consultation".into()))
                 } else if self.held == on {
@@ -1608,7 +1709,9 @@ impl Call {
                     return;
                 };
                 if self.consult.is_some() {
-                    let _ = reply.send(Err(ControlError::InvalidState("finish the consultation first".into())));
+                    let message =
+                        if self.conference { "finish the conference first" } else { "finish the consultation first" };
+                    let _ = reply.send(Err(ControlError::InvalidState(message.into())));
                     return;
                 }
                 let to = target.party().to_owned();
@@ -1641,6 +1744,12 @@ impl Call {
                     )));
                     return;
                 }
+                if self.conference {
+                    let _ = reply.send(Err(ControlError::InvalidState(
+                        "a conference is going on: no second consultation".into(),
+                    )));
+                    return;
+                }
                 if self.consult.is_some() {
                     let _ = reply.send(Err(ControlError::InvalidState("a consultation is already going on".into())));
                     return;
@@ -1664,14 +1773,26 @@ impl Call {
                     self.consult = None;
                     self.release(k, EndCause::Api);
                     self.held = false;
-                    self.apply_routes();
-                    self.emit(None, CallEventKind::Resumed { by: "api" });
+                    if std::mem::take(&mut self.conference) {
+                        // The third party is dropped from the conference; the customer was not on hold.
+                        if let (Some(c), Some(a)) = (self.answered(self.customer), self.answered(self.agent)) {
+                            self.media.set_recording_legs(LegId(c), vec![LegId(a)]);
+                            self.apply_routes();
+                            self.emit(None, CallEventKind::Bridged { customer: c, agent: a });
+                        }
+                    } else {
+                        self.apply_routes();
+                        self.emit(None, CallEventKind::Resumed { by: "api" });
+                    }
                     let _ = reply.send(Ok(()));
                 }
                 _ => {
                     let _ = reply.send(Err(ControlError::InvalidState("no consultation to cancel".into())));
                 }
             },
+            CallCmd::Conference { reply } => {
+                let _ = reply.send(self.start_conference());
+            }
             CallCmd::Monitor { target, mode, reply } => {
                 if self.answered(self.customer).is_none() || self.answered(self.agent).is_none() {
                     let _ =

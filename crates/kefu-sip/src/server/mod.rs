@@ -515,6 +515,16 @@ impl SipHandle {
         self.command(call, |reply| CallCmd::CancelConsult { reply }).await
     }
 
+    /// Turns an answered consultation into a three-way conference: the customer comes off hold
+    /// and customer, agent and consulted party each hear the other two (the call's state is
+    /// `conference`; hold and a second consultation are refused meanwhile). If the consulted
+    /// party hangs up, customer and agent talk on; if the agent hangs up (or completes the
+    /// transfer), the consulted party becomes the call's agent. Refused with
+    /// [`ControlError::InvalidState`] unless a consulted party has answered.
+    pub async fn conference(&self, call: &str) -> Result<(), ControlError> {
+        self.command(call, |reply| CallCmd::Conference { reply }).await
+    }
+
     /// Adds a supervisor (their extension's phone rings) who listens, whispers or barges.
     pub async fn monitor(
         &self,

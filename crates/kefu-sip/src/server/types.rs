@@ -197,13 +197,23 @@ pub enum CallEventKind {
     },
     /// The customer is on hold (hearing music).
     Held {
-        /// Who put the call on hold: `api` or `phone`.
+        /// Who put the call on hold: `api`, `phone`, or `consult` (the agent consults a third party).
         by: &'static str,
     },
     /// The customer is off hold.
     Resumed {
-        /// Who resumed: `api` or `phone`.
+        /// Who resumed: `api`, `phone`, or `conference` (the consultation became a conference).
         by: &'static str,
+    },
+    /// The consultation became a three-way conference: customer, agent and the consulted party
+    /// each hear the other two (the customer is off hold; `Resumed { by: "conference" }`
+    /// follows). It ends when a party leaves: the consulted party hanging up (or the
+    /// consultation being cancelled) → `LegEnded` and `Bridged` (customer and agent again); the
+    /// agent hanging up (or completing the transfer) → `Transferred { mode: Attended }` (the
+    /// consulted party becomes the call's agent); the customer hanging up ends the call.
+    Conferenced {
+        /// The consulted party who joined (extension or number).
+        with: String,
     },
     /// The customer was handed to another party.
     Transferred {
@@ -259,6 +269,7 @@ impl CallEventKind {
             CallEventKind::Bridged { .. } => "call.bridged",
             CallEventKind::Held { .. } => "call.held",
             CallEventKind::Resumed { .. } => "call.resumed",
+            CallEventKind::Conferenced { .. } => "call.conferenced",
             CallEventKind::Transferred { .. } => "call.transferred",
             CallEventKind::TransferFailed { .. } => "call.transfer_failed",
             CallEventKind::Digit { .. } => "call.digit",
@@ -305,7 +316,8 @@ pub struct LegSnapshot {
 pub struct CallSnapshot {
     /// Call id.
     pub id: CallId,
-    /// `ringing`, `ivr` (answered by the IVR, no agent yet), `talking`, `held`, `consulting`, `transferring`, `ended`.
+    /// `ringing`, `ivr` (answered by the IVR, no agent yet), `talking`, `held`, `consulting`,
+    /// `conference` (customer, agent and the consulted party all hear each other), `transferring`, `ended`.
     pub state: &'static str,
     /// The customer's number.
     pub customer: String,

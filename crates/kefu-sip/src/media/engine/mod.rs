@@ -22,7 +22,7 @@
 //! RTCP, malformed datagrams and packets of payload types the leg did not negotiate are
 //! dropped without a word.
 //!
-//! Recording writes the left leg's and the right leg's received audio as a stereo WAV file,
+//! Recording writes the left leg's received audio and the right legs' (summed) as a stereo WAV file,
 //! one 20 ms frame per tick (silence where nothing arrived), through a writer thread the
 //! engine shares among its sessions, so session tasks never wait for the disk. The file is
 //! brought up to date every second: a crash loses at most the last second or two. A voicemail
@@ -287,8 +287,11 @@ impl MediaSession {
         self.send(Command::StartRecording { path, left, right });
     }
 
-    /// Changes which legs the running recording takes its channels from (after a transfer).
-    pub fn set_recording_legs(&self, left: LegId, right: LegId) {
+    /// Changes which legs the running recording takes its channels from: `left` (the caller)
+    /// and `right`, whose received audio is summed, saturating, into the right channel (the
+    /// agent after a transfer; the agent and the third party during a conference). An empty
+    /// `right` leaves the right channel silent.
+    pub fn set_recording_legs(&self, left: LegId, right: Vec<LegId>) {
         self.send(Command::SetRecordingLegs { left, right });
     }
 

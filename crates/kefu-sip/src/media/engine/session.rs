@@ -42,7 +42,7 @@ pub(super) enum Command {
     SetRemote { id: LegId, remote: Option<SocketAddr>, law: Law, payload_type: u8, telephone_event: Option<u8> },
     Route { to: LegId, from: Source },
     StartRecording { path: PathBuf, left: LegId, right: LegId },
-    SetRecordingLegs { left: LegId, right: LegId },
+    SetRecordingLegs { left: LegId, right: Vec<LegId> },
     StopRecording(StopReply),
     StartVoicemail { path: PathBuf, leg: LegId },
     StopVoicemail(StopReply),
@@ -72,12 +72,15 @@ impl Drop for ActiveGuard {
     }
 }
 
-/// A recording in progress: which legs go left and right (no right leg: a mono recording),
-/// and the batch not yet handed over.
+/// A recording in progress: which leg goes left and which legs, summed, go right (a mono
+/// recording has no right channel), and the batch not yet handed over.
 struct Recording {
     id: u64,
+    /// Stereo (a call recording) or mono (a voicemail: `left` only).
+    stereo: bool,
     left: LegId,
-    right: Option<LegId>,
+    /// Summed (saturating) into the right channel: the agent, plus a third party in a conference.
+    right: Vec<LegId>,
     writer: mpsc::Sender<WriterMsg>,
     left_pcm: Vec<i16>,
     right_pcm: Vec<i16>,
@@ -89,12 +92,12 @@ impl Recording {
     }
 
     fn right_batch(&self) -> Vec<i16> {
-        if self.right.is_some() { Self::batch() } else { Vec::new() }
+        if self.stereo { Self::batch() } else { Vec::new() }
     }
 
     /// Whether `leg`'s received audio goes into this recording.
     fn records(&self, leg: LegId) -> bool {
-        self.left == leg || self.right == Some(leg)
+        self.left == leg || self.right.contains(&leg)
     }
 
     /// Appends this tick's frames of the recorded legs (silence where nothing arrived).
@@ -104,8 +107,15 @@ impl Recording {
             None => pcm.resize(pcm.len() + SAMPLES_PER_FRAME, 0),
         };
         append(self.left, &mut self.left_pcm);
-        if let Some(right) = self.right {
-            append(right, &mut self.right_pcm);
+        if self.stereo {
+            let start = self.right_pcm.len();
+            self.right_pcm.resize(start + SAMPLES_PER_FRAME, 0);
+            let out = self.right_pcm.get_mut(start..).unwrap_or_default();
+            for leg in legs.iter().filter(|l| l.frame_valid && self.right.contains(&l.id)) {
+                for (o, &s) in out.iter_mut().zip(leg.frame.iter()) {
+                    *o = o.saturating_add(s);
+                }
+            }
         }
         if self.left_pcm.len() >= RECORD_BATCH_FRAMES * SAMPLES_PER_FRAME {
             self.hand_over();
@@ -335,13 +345,13 @@ impl Session {
                 if let Some(previous) = self.recording.take() {
                     previous.finish(None);
                 }
-                self.recording = self.open_recording(path, Kind::Call, left, Some(right));
+                self.recording = self.open_recording(path, Kind::Call, left, vec![right]);
                 self.refresh_pcm();
             }
             Command::SetRecordingLegs { left, right } => {
                 if let Some(recording) = self.recording.as_mut() {
                     recording.left = left;
-                    recording.right = Some(right);
+                    recording.right = right;
                 }
                 self.refresh_pcm();
             }
@@ -349,7 +359,7 @@ impl Session {
                 if let Some(previous) = self.voicemail.take() {
                     previous.finish(None);
                 }
-                self.voicemail = self.open_recording(path, Kind::Voicemail, leg, None);
+                self.voicemail = self.open_recording(path, Kind::Voicemail, leg, Vec::new());
                 self.refresh_pcm();
             }
             Command::StopVoicemail(reply) => {
@@ -400,7 +410,7 @@ impl Session {
     }
 
     /// Asks the writer thread for a new file; `None` (reported) when the writer is gone.
-    fn open_recording(&self, path: PathBuf, kind: Kind, left: LegId, right: Option<LegId>) -> Option<Recording> {
+    fn open_recording(&self, path: PathBuf, kind: Kind, left: LegId, right: Vec<LegId>) -> Option<Recording> {
         let failed = |message: String| match kind {
             Kind::Call => MediaEvent::Error { message },
             Kind::Voicemail => MediaEvent::VoicemailFailed { path: path.clone(), message },
@@ -418,8 +428,9 @@ impl Session {
             self.emit(failed("the recording writer thread has stopped".into()));
             return None;
         }
-        let right_pcm = if right.is_some() { Recording::batch() } else { Vec::new() };
-        Some(Recording { id, left, right, writer, left_pcm: Recording::batch(), right_pcm })
+        let stereo = kind == Kind::Call;
+        let right_pcm = if stereo { Recording::batch() } else { Vec::new() };
+        Some(Recording { id, stereo, left, right, writer, left_pcm: Recording::batch(), right_pcm })
     }
 
     /// Keeps received audio only for the legs a mix or the recorders listen to.

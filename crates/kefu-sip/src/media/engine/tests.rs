@@ -436,6 +436,69 @@ async fn records_caller_left_and_agent_right() {
 }
 
 #[tokio::test]
+async fn a_conference_records_the_agent_and_the_third_party_summed_on_the_right() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("conference.wav");
+    let mut c = call(Law::Mu, Law::A).await;
+    let mut third = Phone::new(0xCCCC_0003).await;
+    let socket = c.engine.allocate().await.unwrap();
+    let third_port = socket.local_addr();
+    c.session.add_leg(leg(3, socket, third.addr(), Law::Mu));
+    c.session.start_recording(path.clone(), LegId(1), LegId(2));
+    // The third party joins: the right channel is the agent and the third party together.
+    c.session.set_recording_legs(LegId(1), vec![LegId(2), LegId(3)]);
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    for k in 0..50 {
+        tick.tick().await;
+        c.a.send(c.a_port, PT_PCMU, &frame_of(Law::Mu, &tone(440.0, 8000.0, k * 160, 160))).await;
+        c.b.send(c.b_port, PT_PCMA, &frame_of(Law::A, &tone(1300.0, 8000.0, k * 160, 160))).await;
+        third.send(third_port, PT_PCMU, &frame_of(Law::Mu, &tone(2000.0, 8000.0, k * 160, 160))).await;
+    }
+    // Two loud talkers at once: their sum clips at the top instead of wrapping around.
+    for _ in 0..25 {
+        tick.tick().await;
+        c.b.send(c.b_port, PT_PCMA, &frame_of(Law::A, &[30_000; 160])).await;
+        third.send(third_port, PT_PCMU, &frame_of(Law::Mu, &[30_000; 160])).await;
+    }
+    sleep(Duration::from_millis(60)).await;
+    c.session.stop_recording().await.unwrap().unwrap();
+
+    let bytes = std::fs::read(&path).unwrap();
+    let h = WavHeader::parse(&bytes).unwrap();
+    assert_eq!(h.channels, 2);
+    let (mut left, mut right) = (Vec::new(), Vec::new());
+    for f in h.data(&bytes).unwrap().chunks_exact(4) {
+        left.push(i16::from_le_bytes([f[0], f[1]]));
+        right.push(i16::from_le_bytes([f[2], f[3]]));
+    }
+    let (agent, third_party, caller) = (power_at(&right, 1300.0), power_at(&right, 2000.0), power_at(&right, 440.0));
+    assert!(agent > 100.0 * caller, "the agent's 1300 Hz is on the right: {agent} vs {caller}");
+    assert!(third_party > 100.0 * caller, "the third party's 2000 Hz is on the right: {third_party} vs {caller}");
+    assert!(power_at(&left, 440.0) > 100.0 * power_at(&left, 2000.0), "left is the caller alone");
+    let clipped = right.chunks(160).filter(|f| f.iter().all(|&s| s == i16::MAX)).count();
+    assert!(clipped >= 10, "summed loud frames saturate: {clipped} clipped frames");
+    assert!(right.iter().all(|&s| s > -20_000), "no wrapped-around sums");
+    // A recording of the agent alone (as before the conference) leaves the third party out.
+    let path2 = dir.path().join("after.wav");
+    c.session.start_recording(path2.clone(), LegId(1), LegId(2));
+    for k in 0..25 {
+        tick.tick().await;
+        c.b.send(c.b_port, PT_PCMA, &frame_of(Law::A, &tone(1300.0, 8000.0, k * 160, 160))).await;
+        third.send(third_port, PT_PCMU, &frame_of(Law::Mu, &tone(2000.0, 8000.0, k * 160, 160))).await;
+    }
+    sleep(Duration::from_millis(60)).await;
+    c.session.stop_recording().await.unwrap().unwrap();
+    let bytes = std::fs::read(&path2).unwrap();
+    let h = WavHeader::parse(&bytes).unwrap();
+    let right: Vec<i16> = h.data(&bytes).unwrap().chunks_exact(4).map(|f| i16::from_le_bytes([f[2], f[3]])).collect();
+    assert!(power_at(&right, 1300.0) > 100.0 * power_at(&right, 2000.0), "only the agent once the third left");
+    assert!(
+        events(&mut c.events, Duration::from_millis(20)).await.iter().all(|e| !matches!(e, MediaEvent::Error { .. }))
+    );
+    c.session.close().await;
+}
+
+#[tokio::test]
 async fn close_finishes_the_recording_and_a_bad_path_is_reported() {
     let dir = tempfile::tempdir().unwrap();
     let c = call(Law::Mu, Law::Mu).await;
