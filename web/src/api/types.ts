@@ -63,6 +63,16 @@ export interface QueueStats {
   agents: Array<[string, number]>
 }
 
+/** A colleague signed in to the ACD (GET /agents/colleagues): no contact details or calls. */
+export interface Colleague {
+  id: string
+  name: string
+  extension: string | null
+  state: AgentStateName
+  reason: NotReadyReason | null
+  since: number
+}
+
 export interface AcdStatus {
   agents: AgentView[]
   queues: QueueStats[]
@@ -71,7 +81,7 @@ export interface AcdStatus {
 /** A live call (GET /calls/{id}). */
 export interface LiveCall {
   id: string
-  state: 'ringing' | 'talking' | 'held' | 'consulting' | 'transferring' | 'ended' | string
+  state: 'ringing' | 'talking' | 'held' | 'consulting' | 'conference' | 'transferring' | 'ended' | string
   customer: string
   agent: string | null
   started_at: number
@@ -175,7 +185,7 @@ export interface AgentRow {
   from?: AgentStateName | null
 }
 
-export type CallProgress = 'ringing' | 'answered' | 'held' | 'resumed' | 'transferred' | 'ended'
+export type CallProgress = 'ringing' | 'answered' | 'held' | 'resumed' | 'transferred' | 'conferenced' | 'ended'
 
 export interface CategoryNode {
   id: string

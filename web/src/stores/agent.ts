@@ -204,12 +204,23 @@ export const useAgent = defineStore('agent', () => {
     await http.post(callPath('/transfer/cancel'))
     await loadCall()
   }
-  async function dial(number: string) {
-    const r = await http.post<{ id: string }>('/calls', { number })
+  /** Makes the current consultation a three-way call (customer, agent, consulted party). */
+  async function conference() {
+    await http.post(callPath('/conference'))
+    await loadCall()
+  }
+  async function placed(r: { id: string }) {
     dialledId.value = r.id
     progress.value = 'ringing'
     await loadCall()
     return r.id
+  }
+  async function dial(number: string) {
+    return placed(await http.post<{ id: string }>('/calls', { number }))
+  }
+  /** Calls a customer's phone `phone` (0-based) by id: the server dials the clear number, the agent never sees it. */
+  async function dialCustomer(customerId: string, phone: number) {
+    return placed(await http.post<{ id: string }>('/calls', { customer_id: customerId, phone }))
   }
 
   /** The wrap-up of `call` is filed (or dropped): off the list. */
@@ -339,6 +350,8 @@ export const useAgent = defineStore('agent', () => {
     completeTransfer,
     cancelTransfer,
     dial,
+    dialCustomer,
+    conference,
     finishWrapUp,
     chooseWrap,
     shownNumber,

@@ -1,5 +1,6 @@
 //! Agents in the ACD: sign in, ready, not ready (with a reason), sign out — for oneself, or
-//! forced by a supervisor — and the live view of agents and queues.
+//! forced by a supervisor — the live view of agents and queues, and colleagues' states (for
+//! an agent's transfer dialog).
 
 use crate::acd::{AcdStatus, AgentView};
 use crate::auth::Principal;
@@ -9,8 +10,8 @@ use crate::state::AppState;
 use axum::extract::State;
 use kefu_core::UserId;
 use kefu_core::acd::{AcdError, Input};
-use kefu_core::agent::NotReadyReason;
-use serde::Deserialize;
+use kefu_core::agent::{AgentState, NotReadyReason, StateKind};
+use serde::{Deserialize, Serialize};
 
 /// The state an agent asks for.
 #[derive(Deserialize, serde::Serialize, utoipa::ToSchema, Clone, Copy, PartialEq, Eq, Debug)]
@@ -131,4 +132,62 @@ pub async fn set_agent_state(
     responses((status = 200, body = serde_json::Value), (status = 403, body = crate::error::ErrorBody)))]
 pub async fn status(State(state): State<AppState>) -> ApiResult<Json<AcdStatus>> {
     state.acd.status().await.map(Json).ok_or_else(|| ApiError::new(ErrorCode::Unavailable, "the ACD is stopped"))
+}
+
+/// A colleague signed in to the ACD, as any agent may see them: who, where to reach them, and
+/// their state — no contact details, skills or calls.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Colleague {
+    /// User id (transfer to them with the target `agent:ID`).
+    pub id: UserId,
+    /// Display name.
+    pub name: String,
+    /// Extension, if they have one.
+    pub extension: Option<String>,
+    /// ACD state (`ready`, `not_ready`, `reserved`, `talking`, `on_hold`, `after_call_work`).
+    pub state: StateKind,
+    /// Why not ready (with `not_ready` only).
+    pub reason: Option<NotReadyReason>,
+    /// When they entered the state (epoch ms).
+    pub since: kefu_core::Timestamp,
+}
+
+/// Ready first, then by name.
+fn colleague_order(a: &Colleague, b: &Colleague) -> std::cmp::Ordering {
+    (a.state != StateKind::Ready).cmp(&(b.state != StateKind::Ready)).then_with(|| a.name.cmp(&b.name))
+}
+
+/// The agents signed in to the ACD, with name, extension and state (ready first, then by
+/// name): what an agent needs to pick a colleague to transfer to or consult. The caller is
+/// listed too.
+#[utoipa::path(get, path = "/api/v1/agents/colleagues", tag = "acd", security(("bearer" = [])),
+    responses((status = 200, body = [Colleague]), (status = 403, body = crate::error::ErrorBody),
+        (status = 503, body = crate::error::ErrorBody)))]
+pub async fn colleagues(State(state): State<AppState>) -> ApiResult<Json<Vec<Colleague>>> {
+    let status = state.acd.status().await.ok_or_else(|| ApiError::new(ErrorCode::Unavailable, "the ACD is stopped"))?;
+    let signed_in: Vec<_> = status.agents.into_iter().filter(|a| a.state.kind() != StateKind::LoggedOut).collect();
+    if signed_in.is_empty() {
+        return Ok(Json(Vec::new()));
+    }
+    let users: std::collections::HashMap<UserId, kefu_store::User> =
+        super::supervisor::all_users(&state).await?.into_iter().map(|u| (u.id, u)).collect();
+    let mut out: Vec<Colleague> = signed_in
+        .into_iter()
+        .map(|a| {
+            let user = users.get(&a.agent);
+            Colleague {
+                id: a.agent,
+                name: user.map_or_else(|| a.agent.to_string(), |u| u.display_name.clone()),
+                extension: user.and_then(|u| u.extension.clone()).or(a.extension),
+                state: a.state.kind(),
+                reason: match a.state {
+                    AgentState::NotReady { reason } => Some(reason),
+                    _ => None,
+                },
+                since: a.since,
+            }
+        })
+        .collect();
+    out.sort_by(colleague_order);
+    Ok(Json(out))
 }

@@ -6,11 +6,13 @@ use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::Json;
 use crate::routes::customers::masked_for;
+use crate::routes::{ClientIp, audit_change};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use kefu_core::Permission::TelephonyMonitor;
 use kefu_core::service::customer::show_number;
+use kefu_core::{CustomerId, Permission};
 use kefu_sip::server::{CallSnapshot, ControlError, LegDirection, LegRole, RegistrationView, SipHandle};
 use serde::{Deserialize, Serialize};
 
@@ -61,7 +63,8 @@ pub struct CallLeg {
 pub struct Call {
     /// Call id (also the interaction id in the event log).
     pub id: String,
-    /// `ringing`, `talking`, `held`, `consulting`, `transferring` or `ended`.
+    /// `ringing`, `ivr`, `talking`, `held`, `consulting`, `conference` (customer, agent and the
+    /// consulted party all hear each other), `transferring` or `ended`.
     pub state: &'static str,
     /// The customer's number.
     pub customer: String,
@@ -108,12 +111,18 @@ impl Call {
     }
 }
 
-/// Click-to-dial.
+/// Click-to-dial: a number, or a customer's number by index (which the caller need not be
+/// able to read). Exactly one of `number` and `customer_id`.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DialRequest {
     /// The number (or extension) to call.
-    pub number: String,
+    pub number: Option<String>,
+    /// A customer to call instead: the server dials their number without showing it (needs
+    /// `customers_read`).
+    pub customer_id: Option<CustomerId>,
+    /// Which of the customer's phone numbers, 0-based (default 0); with `customer_id` only.
+    pub phone: Option<u32>,
     /// The agent's extension whose phone rings first; defaults to the caller's own. Only
     /// `telephony_monitor` may name another agent.
     pub agent: Option<String>,
@@ -222,20 +231,38 @@ pub async fn get(State(state): State<AppState>, p: Principal, Path(id): Path<Str
     Ok(Json(Call::for_viewer(visible_call(&state, &p, &sip, &id).await?, &p)))
 }
 
-/// Click-to-dial: rings the agent's phone, then the number; returns the call id.
+/// Click-to-dial: rings the agent's phone, then the number — or the customer's number, which
+/// the caller never sees (audited as `customer.dial`); returns the call id.
 #[utoipa::path(post, path = "/api/v1/calls", tag = "telephony", security(("bearer" = [])), request_body = DialRequest,
     responses((status = 201, body = Dialled), (status = 403, body = crate::error::ErrorBody),
-        (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+        (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)))]
 pub async fn dial(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     p: Principal,
     Json(req): Json<DialRequest>,
 ) -> ApiResult<(StatusCode, Json<Dialled>)> {
     let sip = sip(&state)?;
-    let number = req.number.trim();
-    if number.is_empty() || number.chars().count() > 64 {
-        return Err(ApiError::validation("`number` must be 1–64 characters"));
-    }
+    let (number, customer) = match (req.number, req.customer_id) {
+        (Some(number), None) => {
+            if req.phone.is_some() {
+                return Err(ApiError::validation("`phone` goes with `customer_id` only"));
+            }
+            let number = number.trim().to_owned();
+            if number.is_empty() || number.chars().count() > 64 {
+                return Err(ApiError::validation("`number` must be 1–64 characters"));
+            }
+            (number, None)
+        }
+        (None, Some(id)) => {
+            let index = req.phone.unwrap_or(0);
+            (customer_number(&state, &p, id, index).await?, Some((id, index)))
+        }
+        (Some(_), Some(_)) => return Err(ApiError::validation("give either `number` or `customer_id`, not both")),
+        (None, None) => return Err(ApiError::validation("give the `number` or the `customer_id` to call")),
+    };
+    let number = number.as_str();
     let own = own_extension(&state, &p).await?;
     let agent = match (req.agent, own) {
         (Some(agent), own) if Some(&agent) == own.as_ref() => agent,
@@ -247,7 +274,37 @@ pub async fn dial(
         (None, None) => return Err(ApiError::validation("you have no extension; name the `agent` whose phone rings")),
     };
     let id = sip.dial(&agent, number).await.map_err(control_error)?;
+    if let Some((customer, index)) = customer {
+        // the number itself is neither logged nor audited: only which customer and which phone
+        tracing::info!(call_id = %id.0, customer = %customer, phone = index, agent = %agent, "click-to-dial to a customer");
+        let detail = serde_json::json!({ "call": id.0, "phone": index, "agent": agent });
+        audit_change(&state, &p, &ip, "customer.dial", customer.to_string(), detail).await;
+    } else {
+        tracing::info!(call_id = %id.0, agent = %agent, "click-to-dial");
+    }
     Ok((StatusCode::CREATED, Json(Dialled { id: id.0 })))
+}
+
+/// The clear number `index` of customer `id`, for dialling on the caller's behalf: needs
+/// `customers_read` (not `pii_read`: the number never leaves the server). 404 for an unknown
+/// customer, 409 for an erased one, 422 for an index past their numbers.
+async fn customer_number(state: &AppState, p: &Principal, id: CustomerId, index: u32) -> ApiResult<String> {
+    p.require(Permission::CustomersRead)?;
+    let customer = state.store.customer(id).await?;
+    if customer.erased_at.is_some() {
+        return Err(ApiError::new(ErrorCode::Conflict, "the customer's data was erased: there is no number to dial"));
+    }
+    let count = customer.phones.len();
+    let phone = usize::try_from(index).ok().and_then(|i| customer.phones.get(i));
+    match phone {
+        Some(phone) => Ok(phone.number.as_str().to_owned()),
+        None if count == 0 => Err(ApiError::validation("the customer has no phone number")),
+        None => Err(ApiError::validation(format!(
+            "`phone` must be 0–{}: the customer has {count} phone number{}",
+            count - 1,
+            if count == 1 { "" } else { "s" }
+        ))),
+    }
 }
 
 macro_rules! call_action {
@@ -285,6 +342,13 @@ call_action!(
 call_action!(
     /// Cancels a consultation and returns the agent to the customer.
     cancel_transfer, "/api/v1/calls/{id}/transfer/cancel", |sip, id| sip.cancel_consult(&id)
+);
+call_action!(
+    /// Turns the answered consultation into a three-way call: the customer comes off hold and
+    /// customer, agent and consulted party all hear each other (state `conference`). 409 unless
+    /// a consulted party has answered. If the agent hangs up, the consulted party becomes the
+    /// call's agent; if the consulted party hangs up, customer and agent talk on.
+    conference, "/api/v1/calls/{id}/conference", |sip, id| sip.conference(&id)
 );
 
 /// Transfers the customer: blind (the agent leaves at once) or attended (consult first).

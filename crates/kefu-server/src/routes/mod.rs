@@ -151,6 +151,7 @@ pub fn table() -> Vec<RouteDef> {
         route(M::POST, "/api/v1/calls/{id}/transfer", Allowed(CallsControl), calls::transfer),
         route(M::POST, "/api/v1/calls/{id}/transfer/complete", Allowed(CallsControl), calls::complete_transfer),
         route(M::POST, "/api/v1/calls/{id}/transfer/cancel", Allowed(CallsControl), calls::cancel_transfer),
+        route(M::POST, "/api/v1/calls/{id}/conference", Allowed(CallsControl), calls::conference),
         // the agent's extras, and supervisors' actions on calls (audited, `supervisor.action` events)
         route(M::POST, "/api/v1/calls/{id}/support", Allowed(CallsControl), supervisor::support),
         route(M::POST, "/api/v1/calls/{id}/harassment", Allowed(CallsControl), blocklist::harassment),
@@ -162,6 +163,7 @@ pub fn table() -> Vec<RouteDef> {
         // ACD
         route(M::GET, "/api/v1/agents/me/state", Allowed(CallsControl), agents::my_state),
         route(M::PUT, "/api/v1/agents/me/state", Allowed(CallsControl), agents::set_my_state),
+        route(M::GET, "/api/v1/agents/colleagues", Allowed(CallsControl), agents::colleagues),
         route(M::PUT, "/api/v1/agents/{id}/state", Allowed(TelephonyMonitor), agents::set_agent_state),
         route(M::GET, "/api/v1/acd", Allowed(TelephonyMonitor), agents::status),
         route(M::POST, "/api/v1/agents/{id}/logout", Allowed(TelephonyMonitor), supervisor::force_logout),

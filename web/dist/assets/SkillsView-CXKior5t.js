@@ -1,1 +1,0 @@
-import{D as e,N as t,Z as n}from"./vue-neZoza3d.js";import{t as r}from"./NamedListView-DRAoJr1-.js";var i=t({__name:`SkillsView`,setup(t){return(t,i)=>(n(),e(r,{kind:`skills`}))}});export{i as default};

@@ -1,0 +1,1 @@
+import{D as e,N as t,Z as n}from"./vue-neZoza3d.js";import{t as r}from"./NamedListView-ICYfBf01.js";var i=t({__name:`TeamsView`,setup(t){return(t,i)=>(n(),e(r,{kind:`teams`}))}});export{i as default};
