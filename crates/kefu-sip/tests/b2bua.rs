@@ -17,7 +17,7 @@ use kefu_sip::server::{
     CallEvent, CallEventKind, ControlError, DigitVia, EndCause, IvrSignal, SipConfig, SipHandle, SipSecret, SipServer,
     TransferMode, Trunk, TrunkTransport,
 };
-use kefu_sip::testing::{CallFailed, TestCall, TestUa, Transport};
+use kefu_sip::testing::{CallFailed, TestCall, TestUa, Transport, goertzel_power};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 const PASSWORD: &str = "s3cret-pw";
@@ -555,18 +555,6 @@ async fn the_agent_leaving_a_conference_leaves_the_caller_with_the_third_party()
     assert_eq!(rec.agent_extension.as_deref(), Some("1002"));
 }
 
-/// Goertzel power of `samples` at `hz` (8 kHz).
-fn power_at(samples: &[i16], hz: f64) -> f64 {
-    let coeff = 2.0 * (2.0 * std::f64::consts::PI * hz / 8000.0).cos();
-    let (mut s1, mut s2) = (0.0, 0.0);
-    for &x in samples {
-        let s = f64::from(x) + coeff * s1 - s2;
-        s2 = s1;
-        s1 = s;
-    }
-    s1 * s1 + s2 * s2 - coeff * s1 * s2
-}
-
 /// Frames (20 ms) of `channel` where the tone at `hz` dominates the frame's energy.
 fn frames_with(channel: &[i16], hz: f64) -> usize {
     channel
@@ -574,7 +562,7 @@ fn frames_with(channel: &[i16], hz: f64) -> usize {
         .filter(|f| {
             let energy: f64 = f.iter().map(|&s| f64::from(s).powi(2)).sum();
             // A pure tone's Goertzel power over N samples is about N/2 times its energy.
-            energy > 160.0 * 300.0 * 300.0 && power_at(f, hz) > 0.2 * 80.0 * energy
+            energy > 160.0 * 300.0 * 300.0 && goertzel_power(f, hz as f32) > 0.2 * 80.0 * energy
         })
         .count()
 }
