@@ -13,8 +13,9 @@ use std::time::Duration;
 const T: Duration = Duration::from_secs(5);
 static RTP: AtomicU16 = AtomicU16::new(41000);
 
-#[tokio::test]
-async fn a_trunk_call_is_answered_controlled_recorded_and_logged() {
+/// kefu with SIP on a free port, its own RTP port range and data folder (and recordings when
+/// `record`); keep the folder alive as long as the app.
+async fn telephony_app(record: bool) -> (TestApp, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let base = RTP.fetch_add(200, Ordering::Relaxed);
     let mut s = settings();
@@ -22,8 +23,15 @@ async fn a_trunk_call_is_answered_controlled_recorded_and_logged() {
     s.rtp_port_min = base;
     s.rtp_port_max = base + 198;
     s.data_dir = dir.path().to_owned();
-    s.recordings_dir = Some(dir.path().join("rec"));
-    let app = TestApp::spawn_with(s).await;
+    if record {
+        s.recordings_dir = Some(dir.path().join("rec"));
+    }
+    (TestApp::spawn_with(s).await, dir)
+}
+
+#[tokio::test]
+async fn a_trunk_call_is_answered_controlled_recorded_and_logged() {
+    let (app, _dir) = telephony_app(true).await;
     let sip_addr = app.sip_addr.unwrap();
 
     // Telephony routes answer 503 only when SIP is off; here they work.
@@ -189,14 +197,7 @@ async fn a_trunk_call_is_answered_controlled_recorded_and_logged() {
 /// it masked; the bad requests are refused with the right status.
 #[tokio::test]
 async fn an_agent_dials_a_customer_by_id_without_seeing_the_number() {
-    let dir = tempfile::tempdir().unwrap();
-    let base = RTP.fetch_add(200, Ordering::Relaxed);
-    let mut s = settings();
-    s.sip = Some("127.0.0.1:0".parse().unwrap());
-    s.rtp_port_min = base;
-    s.rtp_port_max = base + 198;
-    s.data_dir = dir.path().to_owned();
-    let app = TestApp::spawn_with(s).await;
+    let (app, _dir) = telephony_app(false).await;
     let sip_addr = app.sip_addr.unwrap();
 
     // the carrier: a test UA the trunk sends outbound calls to
@@ -387,14 +388,7 @@ async fn agents_see_their_colleagues_states_and_nothing_personal() {
 /// state says `conference`, everyone hears everyone, and the event log has `call.conferenced`.
 #[tokio::test]
 async fn an_agent_turns_a_consultation_into_a_conference() {
-    let dir = tempfile::tempdir().unwrap();
-    let base = RTP.fetch_add(200, Ordering::Relaxed);
-    let mut s = settings();
-    s.sip = Some("127.0.0.1:0".parse().unwrap());
-    s.rtp_port_min = base;
-    s.rtp_port_max = base + 198;
-    s.data_dir = dir.path().to_owned();
-    let app = TestApp::spawn_with(s).await;
+    let (app, _dir) = telephony_app(false).await;
     let sip_addr = app.sip_addr.unwrap();
     for (username, name, ext) in [("li.na", "李娜", "2001"), ("wang.fang", "王芳", "2002")] {
         let (st, body) = app
